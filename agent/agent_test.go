@@ -1,0 +1,225 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/emulator"
+	"github.com/mediasync/mediasync/emulator/emulatortest"
+	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/manifest"
+	"github.com/mediasync/mediasync/uploader"
+)
+
+// harness is an emulator, an uploader pointed at it, and a folder.
+type harness struct {
+	t   *testing.T
+	srv *emulatortest.Server
+	up  *uploader.Client
+	dir string
+}
+
+func newHarness(t *testing.T, faults emulator.Faults) *harness {
+	t.Helper()
+	if faults.ProcessingTime == 0 {
+		faults.ProcessingTime = 300 * time.Millisecond
+	}
+	srv := emulatortest.NewServer(t, emulator.Options{Faults: faults})
+	up := uploader.New(srv.OAuth1Client(), uploader.Options{
+		BaseURL:    srv.URL,
+		MaxBackoff: 200 * time.Millisecond,
+		Log:        testLogger(t),
+	})
+	return &harness{t: t, srv: srv, up: up, dir: t.TempDir()}
+}
+
+func (h *harness) options() agent.Options {
+	return agent.Options{
+		Folders:   []agent.Folder{{Path: h.dir, Recursive: true}},
+		Workers:   2,
+		Settle:    200 * time.Millisecond,
+		RetryBase: 100 * time.Millisecond,
+	}
+}
+
+// start runs an agent on the folder until the test ends or stop is called.
+func (h *harness) start(opts agent.Options) (stop func()) {
+	h.t.Helper()
+	ag, err := agent.New(h.up, opts, testLogger(h.t))
+	if err != nil {
+		h.t.Fatalf("agent.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(h.t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("Run: %v", err)
+		}
+		if err := ag.Close(); err != nil {
+			h.t.Errorf("Close: %v", err)
+		}
+	}
+	h.t.Cleanup(stop)
+	return stop
+}
+
+// waitFor polls the manifest until every rel has reached state, failing after a generous deadline.
+func (h *harness) waitFor(state manifest.State, rels ...string) *manifest.Manifest {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		m, err := manifest.Read(manifest.DefaultPath(h.dir))
+		if err == nil {
+			done := 0
+			for _, rel := range rels {
+				if m.Files[rel].State == state {
+					done++
+				}
+			}
+			if done == len(rels) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %v to be %s; manifest: %+v (err %v)", rels, state, m, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) write(rel string, data []byte) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func sum(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+func testLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+}
+
+// TestEndToEnd drops a JPEG, a PNG over 1 MiB, an animated GIF and a ~20 MB MP4 into a watched
+// folder; each must end uploaded with its ids and expiry, byte-identical at the emulator.
+func TestEndToEnd(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	h.start(h.options())
+
+	files := map[string][]byte{
+		"photo.jpg":          mediagen.JPEG(640, 480, 1),
+		"shoot/big.png":      mediagen.PNG(600, 600, 2),
+		"shoot/loop.gif":     mediagen.GIF(64, 48, 6, 3),
+		"clips/day1/vid.mp4": mediagen.MP4(20_000_000, 4),
+	}
+	if n := len(files["shoot/big.png"]); n <= 1<<20 {
+		t.Fatalf("PNG is %d bytes, want > 1 MiB", n)
+	}
+	// The video is written the slow way, in pieces, as a copy over the network would.
+	for rel, data := range files {
+		if rel != "clips/day1/vid.mp4" {
+			h.write(rel, data)
+		}
+	}
+	vid := h.write("clips/day1/vid.mp4", files["clips/day1/vid.mp4"][:1<<20])
+	f, err := os.OpenFile(vid, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := files["clips/day1/vid.mp4"][1<<20:]
+	for len(rest) > 0 {
+		n := min(len(rest), 4<<20)
+		if _, err := f.Write(rest[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	f.Close()
+
+	rels := make([]string, 0, len(files))
+	for rel := range files {
+		rels = append(rels, rel)
+	}
+	m := h.waitFor(manifest.Uploaded, rels...)
+	wantCategory := map[string]string{
+		"photo.jpg": "tweet_image", "shoot/big.png": "tweet_image",
+		"shoot/loop.gif": "tweet_gif", "clips/day1/vid.mp4": "tweet_video",
+	}
+	for rel, data := range files {
+		e := m.Files[rel]
+		if e.MediaIDString == "" || e.MediaKey == "" {
+			t.Errorf("%s: missing ids: %+v", rel, e)
+		}
+		if !e.ExpiresAt.After(time.Now()) {
+			t.Errorf("%s: expires_at %v not in the future", rel, e.ExpiresAt)
+		}
+		if e.SHA256 != sum(data) || e.Size != int64(len(data)) {
+			t.Errorf("%s: entry sha256/size %s/%d, want %s/%d", rel, e.SHA256, e.Size, sum(data), len(data))
+		}
+		if e.MediaCategory != wantCategory[rel] {
+			t.Errorf("%s: category %q, want %q", rel, e.MediaCategory, wantCategory[rel])
+		}
+		mi, ok := h.srv.MediaByID(e.MediaIDString)
+		if !ok {
+			t.Errorf("%s: media %s unknown to the emulator", rel, e.MediaIDString)
+			continue
+		}
+		if mi.SHA256 != sum(data) {
+			t.Errorf("%s: emulator sha256 %s, want %s", rel, mi.SHA256, sum(data))
+		}
+		if mi.MediaKey != e.MediaKey {
+			t.Errorf("%s: media_key %s, emulator has %s", rel, e.MediaKey, mi.MediaKey)
+		}
+	}
+	if n := len(h.srv.Media()); n != len(files) {
+		t.Errorf("emulator holds %d media, want %d (one per file)", n, len(files))
+	}
+}
+
+// TestRestartDoesNotUploadAgain: a second agent on the same folder finds everything in the manifest
+// and uploads nothing.
+func TestRestartDoesNotUploadAgain(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	h.write("a.jpg", mediagen.JPEG(100, 100, 1))
+	h.write("b.png", mediagen.PNG(50, 50, 2))
+	stop := h.start(h.options())
+	h.waitFor(manifest.Uploaded, "a.jpg", "b.png")
+	stop()
+	before := len(h.srv.Media())
+
+	ag, err := agent.New(h.up, h.options(), testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ag.Close()
+	sum, err := ag.Once(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Uploaded != 0 || len(h.srv.Media()) != before {
+		t.Errorf("after restart: %+v, emulator media %d → %d; want nothing uploaded", sum, before, len(h.srv.Media()))
+	}
+}

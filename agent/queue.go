@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+type jobKind int
+
+const (
+	jobNew     jobKind = iota // the watcher reported a settled file
+	jobRemoved                // the watcher reported a file gone
+	jobResume                 // an upload a previous run left unfinished
+	jobRetry                  // a failed file whose retry time came
+	jobRefresh                // an uploaded file whose media id is about to expire
+)
+
+type job struct {
+	f     *folder
+	rel   string // relative to f.Path, with / separators
+	abs   string
+	size  int64
+	mtime time.Time
+	kind  jobKind
+
+	override Override // UploadFile only
+}
+
+func (j job) key() string { return j.abs }
+
+// queue is the agent's work list: FIFO, at most one job per file queued and one in flight. A job for
+// a file that is in flight waits until that one is done, so one file is never uploaded twice at once.
+type queue struct {
+	mu       sync.Mutex
+	items    []job
+	queued   map[string]bool // queued, not yet popped
+	inflight map[string]bool
+	again    map[string]job // arrived while in flight
+	wake     chan struct{}
+	idleCh   chan struct{} // closed when the queue becomes idle; nil while nobody waits
+}
+
+func newQueue() *queue {
+	return &queue{
+		queued:   map[string]bool{},
+		inflight: map[string]bool{},
+		again:    map[string]job{},
+		wake:     make(chan struct{}, 1),
+	}
+}
+
+// push adds j; front puts it before the others (resumed uploads go first).
+func (q *queue) push(j job, front bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := j.key()
+	switch {
+	case q.inflight[k]:
+		q.again[k] = j
+		return
+	case q.queued[k]:
+		return // the worker re-reads the file and its entry; one job is enough
+	}
+	q.queued[k] = true
+	if front {
+		q.items = append([]job{j}, q.items...)
+	} else {
+		q.items = append(q.items, j)
+	}
+	q.signal()
+}
+
+// pop blocks until a job is available or ctx is done.
+func (q *queue) pop(ctx context.Context) (job, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			j := q.items[0]
+			q.items[0] = job{}
+			q.items = q.items[1:]
+			delete(q.queued, j.key())
+			q.inflight[j.key()] = true
+			if len(q.items) > 0 {
+				q.signal()
+			}
+			q.mu.Unlock()
+			return j, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return job{}, false
+		case <-q.wake:
+		}
+	}
+}
+
+// done marks the job for key finished, and queues what arrived for it meanwhile.
+func (q *queue) done(key string) {
+	q.mu.Lock()
+	delete(q.inflight, key)
+	j, ok := q.again[key]
+	delete(q.again, key)
+	if !ok && len(q.items) == 0 && len(q.inflight) == 0 && q.idleCh != nil {
+		close(q.idleCh)
+		q.idleCh = nil
+	}
+	q.mu.Unlock()
+	if ok {
+		q.push(j, false)
+	}
+}
+
+// waitIdle blocks until nothing is queued or in flight, or ctx is done.
+func (q *queue) waitIdle(ctx context.Context) {
+	q.mu.Lock()
+	if len(q.items) == 0 && len(q.inflight) == 0 {
+		q.mu.Unlock()
+		return
+	}
+	if q.idleCh == nil {
+		q.idleCh = make(chan struct{})
+	}
+	ch := q.idleCh
+	q.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-ch:
+	}
+}
+
+// len returns the number of jobs queued or in flight.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) + len(q.inflight)
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}

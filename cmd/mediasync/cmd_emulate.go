@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/emulator"
+)
+
+func (a *app) emulateCmd() *cobra.Command {
+	var (
+		listen, store, bandwidth, logLevel string
+		creds                              emulator.Credentials
+		f                                  emulator.Faults
+	)
+	cmd := &cobra.Command{
+		Use:   "emulate",
+		Short: "Run the local X media upload API emulator",
+		Long: `Run a local, faithful stand-in for the X media upload API (v2 and v1.1 under one base URL), for
+dry runs, demos and CI of your own posting pipeline. It verifies OAuth 1.0a signatures and bearer
+tokens, enforces X's size, type, segment and rate limits, processes video and GIF asynchronously, and
+expires media ids. Faults can be injected with the flags below or at run time with
+POST /_emulator/faults; GET /_emulator/media lists what was uploaded, with the sha256 of its bytes.
+
+Credentials come from the flags, else MEDIASYNC_EMULATOR_* variables, else fixed demo values that it
+prints at start.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := newLogger(a.stderr, logLevel, "auto")
+			fillEmulatorCreds(&creds)
+			if bandwidth != "" {
+				n, err := config.ParseSize(bandwidth)
+				if err != nil {
+					return usageError{fmt.Errorf("--bandwidth: %w", err)}
+				}
+				f.Bandwidth = n
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			opts := emulator.Options{Credentials: creds, Faults: f, StoreDir: store, Log: log}
+			return emulator.ListenAndServe(ctx, listen, opts, func(url string) {
+				fmt.Fprintf(a.stdout, "X media API emulator listening on %s\n", url)
+				if creds == emulator.DemoCredentials() {
+					d := emulator.DemoCredentials()
+					fmt.Fprintf(a.stdout, "demo credentials (set --consumer-key etc. or MEDIASYNC_EMULATOR_* to change):\n"+
+						"  consumer_key: %s\n  consumer_secret: %s\n  access_token: %s\n  access_token_secret: %s\n  bearer_token: %s\n",
+						d.ConsumerKey, d.ConsumerSecret, d.AccessToken, d.AccessTokenSecret, d.BearerToken)
+				}
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&listen, "listen", "127.0.0.1:8089", "address to listen on")
+	fl.StringVar(&store, "store", "", "directory for uploaded bytes (default: a temporary directory removed at exit)")
+	fl.StringVar(&creds.ConsumerKey, "consumer-key", "", "OAuth 1.0a consumer key to accept")
+	fl.StringVar(&creds.ConsumerSecret, "consumer-secret", "", "OAuth 1.0a consumer secret")
+	fl.StringVar(&creds.AccessToken, "access-token", "", "OAuth 1.0a access token")
+	fl.StringVar(&creds.AccessTokenSecret, "access-token-secret", "", "OAuth 1.0a access token secret")
+	fl.StringVar(&creds.BearerToken, "bearer-token", "", "OAuth 2.0 user bearer token to accept (v2)")
+	fl.DurationVar(&f.Latency, "latency", 0, "latency added to every request, e.g. 50ms")
+	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
+	fl.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered with a retryable 5xx (0..1)")
+	fl.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is cut mid-body (0..1)")
+	fl.IntVar(&f.RateLimit, "rate-limit", 0, "requests per endpoint per window (default: X's real limits)")
+	fl.DurationVar(&f.RateWindow, "rate-window", 0, "rate-limit window (default: X's real windows)")
+	fl.DurationVar(&f.ProcessingTime, "processing-time", 0, "how long video and GIF processing takes (default 2s)")
+	fl.BoolVar(&f.FailProcessing, "fail-processing", false, "make video and GIF processing fail")
+	fl.Int64Var(&f.Seed, "seed", 0, "seed for the random faults, to make them repeatable")
+	fl.StringVar(&logLevel, "log-level", "info", "debug | info | warn | error")
+	return cmd
+}
+
+// fillEmulatorCreds takes unset credentials from MEDIASYNC_EMULATOR_* and, when none is set at all,
+// uses the demo credentials.
+func fillEmulatorCreds(c *emulator.Credentials) {
+	for _, v := range []struct {
+		dst *string
+		env string
+	}{
+		{&c.ConsumerKey, "MEDIASYNC_EMULATOR_CONSUMER_KEY"},
+		{&c.ConsumerSecret, "MEDIASYNC_EMULATOR_CONSUMER_SECRET"},
+		{&c.AccessToken, "MEDIASYNC_EMULATOR_ACCESS_TOKEN"},
+		{&c.AccessTokenSecret, "MEDIASYNC_EMULATOR_ACCESS_TOKEN_SECRET"},
+		{&c.BearerToken, "MEDIASYNC_EMULATOR_BEARER_TOKEN"},
+	} {
+		if *v.dst == "" {
+			*v.dst = os.Getenv(v.env)
+		}
+	}
+	if *c == (emulator.Credentials{}) {
+		*c = emulator.DemoCredentials()
+		return
+	}
+	d := emulator.DemoCredentials()
+	for _, v := range []struct{ dst, def *string }{
+		{&c.ConsumerKey, &d.ConsumerKey}, {&c.ConsumerSecret, &d.ConsumerSecret}, {&c.AccessToken, &d.AccessToken},
+		{&c.AccessTokenSecret, &d.AccessTokenSecret}, {&c.BearerToken, &d.BearerToken},
+	} {
+		if *v.dst == "" {
+			*v.dst = *v.def
+		}
+	}
+}

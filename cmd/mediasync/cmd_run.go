@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/config"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Watch the configured folders and upload every file once it has settled",
+		Long: `Watch every configured folder and upload each media file once its size and modification time
+have stopped changing (watch.settle), recording it in the folder's manifest. On start it catches up on
+files that arrived while it was not running and resumes interrupted chunked uploads.
+
+Runs until SIGINT or SIGTERM: then it stops taking new work, abandons in-flight requests resumably,
+and exits 0. With --once it scans every folder, uploads everything pending, waits for processing, and
+exits: 0 when every file was uploaded (or skipped with a reason), 1 when any failed.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if len(cfg.Folders) == 0 {
+				return fmt.Errorf("%w: %s: no folders configured", config.ErrInvalid, cfg.Source)
+			}
+			log := newLogger(a.stderr, cfg.Log.Level, cfg.Log.Format)
+			for _, w := range cfg.Warnings() {
+				log.Warn().Msg(w)
+			}
+			up, err := newUploader(cfg, log)
+			if err != nil {
+				return err
+			}
+			ag, err := agent.New(up, agentOptions(cfg), log)
+			if err != nil {
+				return err
+			}
+			defer ag.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if once {
+				sum, err := ag.Once(ctx)
+				if err != nil {
+					return err
+				}
+				log.Info().Int("uploaded", sum.Uploaded).Int("skipped", sum.Skipped).Int("failed", sum.Failed).
+					Int("unsettled", sum.Unsettled).Msg("once: done")
+				if ctx.Err() != nil {
+					return &exitError{code: exitInterrupted}
+				}
+				if sum.Failed > 0 {
+					return &exitError{code: exitFailure, err: fmt.Errorf("%d file(s) failed", sum.Failed)}
+				}
+				return nil
+			}
+			log.Info().Strs("folders", ag.Folders()).Str("api", cfg.API.Version).Msg("watching")
+			err = ag.Run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			log.Info().Msg("stopped")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "upload everything pending, wait for processing, and exit (for cron and NAS schedulers)")
+	return cmd
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/manifest"
+)
+
+// errNoManifest means no configured folder, and no .mediasync directory above the file, covers it.
+var errNoManifest = errors.New("no manifest covers this file")
+
+// located is a file's place: its folder, that folder's manifest, and its path relative to the folder.
+type located struct {
+	folder, manifest, rel string
+}
+
+// locate finds the manifest that records path: from the configuration when one is found, else from a
+// .mediasync directory in the file's directory or above it (so posting scripts need no config).
+func (a *app) locate(path string) (located, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return located{}, err
+	}
+	if cfgPath, err := config.Find(a.configPath); err == nil {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return located{}, err
+		}
+		for _, f := range cfg.Folders {
+			if rel, ok := relTo(f.Path, abs); ok {
+				return located{f.Path, f.Manifest, rel}, nil
+			}
+		}
+	} else if a.configPath != "" {
+		return located{}, err
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		m := manifest.DefaultPath(dir)
+		if _, err := os.Stat(m); err == nil {
+			rel, _ := relTo(dir, abs)
+			return located{dir, m, rel}, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return located{}, err
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			break
+		}
+	}
+	return located{}, fmt.Errorf("%s: %w", path, errNoManifest)
+}
+
+// relTo returns p relative to dir with / separators, if p lies inside dir.
+func relTo(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}

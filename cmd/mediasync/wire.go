@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/dghubble/oauth1"
+	"github.com/rs/zerolog"
+
+	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/uploader"
+)
+
+// newHTTPClient returns the authenticated client of cfg: OAuth 1.0a user context (signed per request
+// by dghubble/oauth1, so every retry gets a fresh nonce) or an OAuth 2.0 user bearer token.
+func newHTTPClient(cfg *config.Config) (*http.Client, error) {
+	if missing := cfg.Credentials.Missing(cfg.API.Version, cfg.API.Auth); len(missing) > 0 {
+		return nil, fmt.Errorf("%w: credentials not set: %v", config.ErrInvalid, missing)
+	}
+	conns := cfg.Upload.Workers*cfg.Upload.ChunkParallelism + 4
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       256 << 10,
+	}
+	c := cfg.Credentials
+	if cfg.API.Auth == "oauth2" {
+		return &http.Client{Transport: &bearerTransport{token: c.BearerToken.Reveal(), base: base}}, nil
+	}
+	ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: base})
+	oc := oauth1.NewConfig(c.ConsumerKey.Reveal(), c.ConsumerSecret.Reveal())
+	return oc.Client(ctx, oauth1.NewToken(c.AccessToken.Reveal(), c.AccessTokenSecret.Reveal())), nil
+}
+
+// bearerTransport adds an OAuth 2.0 bearer token to a clone of each request.
+type bearerTransport struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (t *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(r2)
+}
+
+func uploaderOptions(cfg *config.Config, log zerolog.Logger) uploader.Options {
+	u := cfg.Upload
+	return uploader.Options{
+		BaseURL:           cfg.API.BaseURL,
+		Version:           cfg.API.Version,
+		ChunkSize:         int64(u.ChunkSize),
+		ChunkParallelism:  u.ChunkParallelism,
+		SimpleUploadMax:   int64(u.SimpleUploadMax),
+		MaxAttempts:       u.MaxAttempts,
+		MaxBackoff:        time.Duration(u.MaxBackoff),
+		RequestTimeout:    time.Duration(u.RequestTimeout),
+		ProcessingTimeout: time.Duration(u.ProcessingTimeout),
+		BandwidthLimit:    int64(u.BandwidthLimit),
+		Log:               log,
+		OnRetry: func(op string, attempt int, err error, wait time.Duration) {
+			log.Warn().Str("op", op).Int("attempt", attempt).Err(err).Dur("retry_in", wait).Msg("request failed; retrying")
+		},
+	}
+}
+
+func newUploader(cfg *config.Config, log zerolog.Logger) (*uploader.Client, error) {
+	hc, err := newHTTPClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return uploader.New(hc, uploaderOptions(cfg, log)), nil
+}
+
+func agentOptions(cfg *config.Config) agent.Options {
+	o := agent.Options{
+		Workers:        cfg.Upload.Workers,
+		API:            cfg.API.Version,
+		WatchMode:      cfg.Watch.Mode,
+		Settle:         time.Duration(cfg.Watch.Settle),
+		PollInterval:   time.Duration(cfg.Watch.PollInterval),
+		RescanInterval: time.Duration(cfg.Watch.RescanInterval),
+		Ignore:         cfg.Watch.Ignore,
+	}
+	if o.RescanInterval == 0 {
+		o.RescanInterval = -1 // 0 in the config disables the safety-net rescan
+	}
+	for _, f := range cfg.Folders {
+		o.Folders = append(o.Folders, agent.Folder{
+			Path:                f.Path,
+			Recursive:           f.Recursive,
+			Include:             f.Include,
+			Exclude:             f.Exclude,
+			Category:            f.MediaCategory,
+			AdditionalOwners:    f.AdditionalOwners,
+			AltText:             f.AltText,
+			AfterUpload:         f.AfterUpload,
+			Manifest:            f.Manifest,
+			RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
+		})
+	}
+	return o
+}

@@ -1,0 +1,86 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/mediasync/mediasync"
+
+// allowed lists, for each top-level package, the project packages its non-test code may import.
+// Subpackages count as their parent (emulator/emulatortest is test support and may use emulator).
+var allowed = map[string][]string{
+	"agent":    {"watcher", "uploader", "manifest", "alttext"},
+	"watcher":  {},
+	"uploader": {},
+	"manifest": {},
+	"config":   {},
+	"emulator": {},
+	"alttext":  {},
+	"internal": {},
+	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
+	"metrics":  {"agent"},
+	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest"},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func TestLayering(t *testing.T) {
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		from := top(p.ImportPath)
+		ok, known := allowed[from]
+		if !known {
+			t.Errorf("package %s: top-level directory %q has no layering rule; add one to allowed", p.ImportPath, from)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			to := top(imp)
+			if to == from || contains(ok, to) {
+				continue
+			}
+			t.Errorf("%s imports %s: %s may not depend on %s (STYLE.md §C.1)", p.ImportPath, imp, from, to)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("go list found only %d packages", n)
+	}
+}
+
+func top(path string) string {
+	rest := strings.TrimPrefix(path, module+"/")
+	first, _, _ := strings.Cut(rest, "/")
+	return first
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
