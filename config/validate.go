@@ -1,0 +1,399 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Validate checks every key of c and returns an [errors.Join] of every
+// [Problem] (nil when c is valid), each naming its key path
+// ("folders[1].path: ..."); for a config that came from [Load] also its
+// file and line. All wrap [ErrInvalid].
+//
+// Validate also resolves the derived defaults, as Load does: an empty
+// api.base_url becomes the default of api.version (a trailing "/" is
+// dropped), folder paths are cleaned and "~/" expanded, an empty manifest
+// becomes <path>/.mediasync/manifest.json (a relative one is taken
+// relative to the folder), and after_upload move:<dir> gets an absolute
+// <dir>. It changes nothing else; in particular it never clamps a value.
+// Whether the credentials are present is not checked here (see
+// [Credentials.Missing]); only that none has surrounding whitespace or a
+// control character, a copy-paste slip X would answer with an opaque 401.
+func (c *Config) Validate() error {
+	return joinProblems(c.meta.locate(c.validate()))
+}
+
+type checker struct{ probs []*Problem }
+
+func (k *checker) add(path, format string, args ...any) {
+	k.probs = append(k.probs, &Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func oneOf(k *checker, path, v string, allowed ...string) bool {
+	if slices.Contains(allowed, v) {
+		return true
+	}
+	k.add(path, "%q is not one of: %s", v, strings.Join(allowed, ", "))
+	return false
+}
+
+func (c *Config) validate() []*Problem {
+	k := &checker{}
+	c.validateAPI(k)
+	c.validateCredentials(k)
+	c.validateUpload(k)
+	c.validateWatch(k)
+	c.validateFolders(k)
+	oneOf(k, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(k, "log.format", c.Log.Format, "auto", "console", "json")
+	if l := c.Metrics.Listen; l != "" {
+		if err := checkListen(l); err != nil {
+			k.add("metrics.listen", "%q %s", l, err.Error())
+		}
+	}
+	return k.probs
+}
+
+func (c *Config) validateAPI(k *checker) {
+	a := &c.API
+	versionOK := true
+	switch a.Version {
+	case VersionV2, VersionV11:
+	case "2", "1.1", "v1", "1", "V2", "V1.1":
+		k.add("api.version", "%q is not a version; write v2 or v1.1", a.Version)
+		versionOK = false
+	default:
+		versionOK = oneOf(k, "api.version", a.Version, VersionV2, VersionV11)
+	}
+	if oneOf(k, "api.auth", a.Auth, AuthOAuth1, AuthOAuth2) && a.Auth == AuthOAuth2 && a.Version == VersionV11 {
+		k.add("api.auth", "oauth2 needs api.version v2 (v1.1 speaks OAuth 1.0a only)")
+	}
+	if a.BaseURL == "" {
+		if versionOK {
+			a.BaseURL = map[string]string{VersionV2: DefaultBaseURLV2, VersionV11: DefaultBaseURLV11}[a.Version]
+		}
+		return
+	}
+	if msg := checkBaseURL(a.BaseURL); msg != "" {
+		k.add("api.base_url", "%s", msg)
+		return
+	}
+	a.BaseURL = strings.TrimRight(a.BaseURL, "/")
+}
+
+// checkBaseURL returns what is wrong with a base URL, without quoting a
+// password it might hold.
+func checkBaseURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "is not a valid URL"
+	case u.User != nil:
+		return "must not hold a user or password (credentials go under credentials:)"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q must start with https:// (or http:// for a local emulator)", s)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Sprintf("%q has no host", s)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return fmt.Sprintf("%q must not have a query or fragment", s)
+	}
+	if p := strings.TrimRight(u.Path, "/"); strings.HasSuffix(p, "/2") || strings.HasSuffix(p, "/1.1") || strings.Contains(p, "/media/") || strings.HasSuffix(p, "/media") {
+		return fmt.Sprintf("%q names an API path; give the scheme and host only (e.g. https://api.x.com): mediasync adds /2/media/... or /1.1/media/... itself", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%q has an invalid port", s)
+		}
+	}
+	return ""
+}
+
+// validateCredentials refuses credentials with surrounding whitespace or
+// control characters: no OAuth token has them, and a copy-paste slip
+// would otherwise surface as X's opaque "32 Could not authenticate you".
+// Whether they are present is [Credentials.Missing]'s business.
+func (c *Config) validateCredentials(k *checker) {
+	for i, key := range credKeys {
+		v := c.Credentials.field(i).Reveal()
+		if v != strings.TrimSpace(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			k.add("credentials."+key.key, "has surrounding whitespace or a control character (a copy-paste slip?); check the value or %s", key.env)
+		}
+	}
+}
+
+func (c *Config) validateUpload(k *checker) {
+	u := c.Upload
+	between := func(path string, v, lo, hi int) {
+		if v < lo || v > hi {
+			k.add(path, "%d is out of range; must be %d..%d", v, lo, hi)
+		}
+	}
+	between("upload.workers", u.Workers, 1, MaxWorkers)
+	between("upload.chunk_parallelism", u.ChunkParallelism, 1, MaxChunkParallelism)
+	if u.MaxAttempts < 1 {
+		k.add("upload.max_attempts", "%d is out of range; must be at least 1", u.MaxAttempts)
+	}
+	maxChunk, versionName := Size(MaxChunkSizeV2), VersionV2
+	if c.API.Version == VersionV11 {
+		maxChunk, versionName = MaxChunkSizeV11, VersionV11
+	}
+	switch {
+	case u.ChunkSize < 1:
+		k.add("upload.chunk_size", "must be at least 1 byte")
+	case u.ChunkSize > maxChunk:
+		k.add("upload.chunk_size", "%s (%d bytes) is too large; at most %s (%d bytes) on %s", u.ChunkSize, int64(u.ChunkSize), maxChunk, int64(maxChunk), versionName)
+	}
+	switch {
+	case u.SimpleUploadMax < 0:
+		k.add("upload.simple_upload_max", "must not be negative (0 = always chunked)")
+	case u.SimpleUploadMax > MaxSimpleUpload:
+		k.add("upload.simple_upload_max", "%s is too large; at most %s (the one-shot image limit)", u.SimpleUploadMax, Size(MaxSimpleUpload))
+	}
+	if u.BandwidthLimit < 0 {
+		k.add("upload.bandwidth_limit", "must not be negative (0 = unlimited)")
+	}
+	positive := func(path string, d Duration) {
+		if d <= 0 {
+			k.add(path, "must be longer than 0, e.g. 1m")
+		}
+	}
+	positive("upload.max_backoff", u.MaxBackoff)
+	positive("upload.request_timeout", u.RequestTimeout)
+	positive("upload.processing_timeout", u.ProcessingTimeout)
+}
+
+func (c *Config) validateWatch(k *checker) {
+	w := c.Watch
+	oneOf(k, "watch.mode", w.Mode, "auto", "notify", "poll")
+	if w.Settle <= 0 {
+		k.add("watch.settle", "must be longer than 0, e.g. 3s (how long a file must stay unchanged)")
+	}
+	if w.PollInterval <= 0 {
+		k.add("watch.poll_interval", "must be longer than 0, e.g. 30s")
+	}
+	if w.RescanInterval < 0 {
+		k.add("watch.rescan_interval", "must not be negative (0 disables the periodic rescan)")
+	}
+	for i, p := range w.Ignore {
+		kp := fmt.Sprintf("watch.ignore[%d]", i)
+		if msg := checkGlob(p); msg != "" {
+			k.add(kp, "%s", msg)
+		} else if strings.Contains(p, "/") {
+			k.add(kp, "%q contains \"/\"; ignore patterns match file and directory names, not paths", p)
+		}
+	}
+}
+
+func checkGlob(p string) string {
+	if p == "" {
+		return "empty pattern"
+	}
+	if _, err := path.Match(p, ""); err != nil {
+		return fmt.Sprintf("%q is not a valid glob (unbalanced [ ] or a trailing \\)", p)
+	}
+	return ""
+}
+
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("is not host:port (e.g. 127.0.0.1:9464)")
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("has an invalid host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("has an invalid port (1..65535)")
+	}
+	return nil
+}
+
+// expandHome turns "~" and "~/x" into paths under the user's home directory.
+func expandHome(p string) (string, error) {
+	if p != "~" && !strings.HasPrefix(p, "~/") && !strings.HasPrefix(p, `~`+string(filepath.Separator)) {
+		return p, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return p, fmt.Errorf("%q starts with ~ but the home directory is unknown", p)
+	}
+	return filepath.Join(home, p[1:]), nil
+}
+
+// resolvePath expands "~", makes p absolute relative to base (when base is
+// not "") and cleans it; when it cannot, it returns a message saying why.
+func resolvePath(p, base string) (string, string) {
+	p, err := expandHome(p)
+	if err != nil {
+		return "", err.Error()
+	}
+	if !filepath.IsAbs(p) {
+		if base == "" {
+			return "", fmt.Sprintf("%q is not an absolute path", p)
+		}
+		p = filepath.Join(base, p)
+	}
+	return filepath.Clean(p), ""
+}
+
+func (c *Config) validateFolders(k *checker) {
+	valid := make([]bool, len(c.Folders)) // path is absolute: cross-folder checks can use it
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		fp := func(key string) string { return fmt.Sprintf("folders[%d].%s", i, key) }
+		if f.Path == "" {
+			k.add(fp("path"), "is required: the absolute path of the folder to watch")
+		} else if p, msg := resolvePath(f.Path, ""); msg != "" {
+			k.add(fp("path"), "%s", msg)
+		} else {
+			f.Path, valid[i] = p, true
+		}
+		for _, list := range []struct {
+			key   string
+			globs []string
+		}{{"include", f.Include}, {"exclude", f.Exclude}} {
+			for j, g := range list.globs {
+				kp := fmt.Sprintf("%s[%d]", fp(list.key), j)
+				if msg := checkGlob(g); msg != "" {
+					k.add(kp, "%s", msg)
+				} else if strings.HasPrefix(g, "/") {
+					k.add(kp, "%q starts with \"/\"; patterns are relative to the folder", g)
+				}
+			}
+		}
+		oneOf(k, fp("media_category"), f.MediaCategory, MediaCategories...)
+		oneOf(k, fp("alt_text"), f.AltText, AltTextModes...)
+		if n := len(f.AdditionalOwners); n > MaxAdditionalOwners {
+			k.add(fp("additional_owners"), "has %d user ids; at most %d", n, MaxAdditionalOwners)
+		}
+		seen := map[string]bool{}
+		for j, id := range f.AdditionalOwners {
+			kp := fmt.Sprintf("%s[%d]", fp("additional_owners"), j)
+			if _, err := strconv.ParseUint(id, 10, 64); err != nil || strings.HasPrefix(id, "+") {
+				k.add(kp, "%q is not a numeric user id", id)
+			} else if seen[id] {
+				k.add(kp, "%q is listed twice", id)
+			}
+			seen[id] = true
+		}
+		if f.RefreshBeforeExpiry < 0 || f.RefreshBeforeExpiry.D() >= MaxRefreshBeforeExpiry {
+			k.add(fp("refresh_before_expiry"), "%s is out of range; must be 0 (off) or less than 24h (media ids live 24h)", f.RefreshBeforeExpiry)
+		}
+		switch dir, isMove := strings.CutPrefix(f.AfterUpload, "move:"); {
+		case f.AfterUpload == "keep":
+		case !isMove:
+			k.add(fp("after_upload"), "%q is not keep or move:<dir>", f.AfterUpload)
+		case strings.TrimSpace(dir) == "":
+			k.add(fp("after_upload"), "move: needs a directory, e.g. move:.uploaded or move:/srv/uploaded")
+		case valid[i]:
+			if abs, msg := resolvePath(dir, f.Path); msg != "" {
+				k.add(fp("after_upload"), "%s", msg)
+			} else {
+				f.AfterUpload = "move:" + abs
+			}
+		}
+		if valid[i] {
+			m := f.Manifest
+			if m == "" {
+				m = filepath.Join(ManifestDir, ManifestName)
+			}
+			if abs, msg := resolvePath(m, f.Path); msg != "" {
+				k.add(fp("manifest"), "%s", msg)
+			} else {
+				f.Manifest = abs
+			}
+		}
+	}
+	if len(c.Folders) > MaxFolders {
+		k.add("folders", "has %d folders; at most %d (watch a common parent instead)", len(c.Folders), MaxFolders)
+		return
+	}
+	c.crossCheckFolders(k, valid)
+}
+
+// crossCheckFolders refuses folders that overlap: the same path twice, a
+// folder inside another that watches it, a move target another (or the
+// same) folder watches, and two folders sharing one manifest.
+func (c *Config) crossCheckFolders(k *checker, valid []bool) {
+	fs := c.Folders
+	for j := range fs {
+		if !valid[j] {
+			continue
+		}
+		// One problem per folder and kind: the first clash is enough to act on.
+		var dup, nested, manifest bool
+		for i := range fs {
+			if i == j || !valid[i] {
+				continue
+			}
+			switch {
+			case fs[i].Path == fs[j].Path:
+				if i < j && !dup {
+					k.add(fmt.Sprintf("folders[%d].path", j), "%q is already folders[%d]", fs[j].Path, i)
+				}
+				dup = true
+				continue
+			case !nested && c.watches(fs[i], fs[j].Path):
+				k.add(fmt.Sprintf("folders[%d].path", j), "%q is inside folders[%d] (%q), which watches it: two manifests would claim the same files; remove one of them, or add the inner directory's name to watch.ignore", fs[j].Path, i, fs[i].Path)
+				nested = true
+			}
+			if i < j && !manifest && fs[i].Manifest != "" && fs[i].Manifest == fs[j].Manifest {
+				k.add(fmt.Sprintf("folders[%d].manifest", j), "%q is also the manifest of folders[%d]; each folder needs its own", fs[j].Manifest, i)
+				manifest = true
+			}
+		}
+	}
+	for i, f := range fs {
+		dir := f.MoveDir()
+		if !valid[i] || dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		kp := fmt.Sprintf("folders[%d].after_upload", i)
+		if dir == f.Path {
+			k.add(kp, "move target %q is the folder itself", dir)
+			continue
+		}
+		for g, w := range fs {
+			if valid[g] && (dir == w.Path || c.watches(w, dir)) {
+				k.add(kp, "move target %q is watched by folders[%d] (%q): moved files would be uploaded again; use a directory outside it, or one whose name starts with \".\"", dir, g, w.Path)
+				break
+			}
+		}
+	}
+}
+
+// watches reports whether files in directory dir would be seen while
+// watching folder f: dir lies inside f (or is f) and, when dir is below f,
+// f is recursive and no directory on the way is hidden (".name") or
+// matched by watch.ignore, which the watcher never descends into.
+func (c *Config) watches(f Folder, dir string) bool {
+	rel, err := filepath.Rel(f.Path, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return false
+	}
+	if rel == "." {
+		return true
+	}
+	if !f.Recursive {
+		return false
+	}
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+		for _, g := range c.Watch.Ignore {
+			if ok, _ := path.Match(g, part); ok {
+				return false
+			}
+		}
+	}
+	return true
+}

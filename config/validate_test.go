@@ -1,0 +1,270 @@
+package config
+
+import (
+	"errors"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Configs built in code (the demo does this) get the same checks as files,
+// with key paths and no file or line.
+func TestValidateInCode(t *testing.T) {
+	t.Setenv("HOME", "/home/editor")
+	base := func() Config {
+		c := Default()
+		c.Folders = []Folder{DefaultFolder("/srv/exports")}
+		return c
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   []string // one substring per expected problem, in order
+	}{
+		{"defaults with a folder", func(*Config) {}, nil},
+		{"zero value folder", func(c *Config) { c.Folders = []Folder{{Path: "/srv/x"}} },
+			[]string{`folders[0].media_category: "" is not one of`, `folders[0].alt_text: "" is not one of`, `folders[0].after_upload: "" is not keep or move:<dir>`}},
+		{"zero config", func(c *Config) { *c = Config{} }, []string{
+			`api.version: "" is not one of: v2, v1.1`, `api.auth: "" is not one of`,
+			"upload.workers: 0 is out of range", "upload.chunk_parallelism: 0 is out of range", "upload.max_attempts: 0",
+			"upload.chunk_size: must be at least 1 byte", "upload.max_backoff", "upload.request_timeout", "upload.processing_timeout",
+			`watch.mode: ""`, "watch.settle", "watch.poll_interval", `log.level: ""`, `log.format: ""`}},
+		{"v1.1 allows a 5MB chunk", func(c *Config) { c.API.Version = VersionV11; c.Upload.ChunkSize = 5_000_000 }, nil},
+		{"v2 refuses a 5MB chunk", func(c *Config) { c.Upload.ChunkSize = 5_000_000 }, []string{"upload.chunk_size: 5MB (5000000 bytes) is too large; at most 4MiB"}},
+		{"simple_upload_max 0 means always chunked", func(c *Config) { c.Upload.SimpleUploadMax = 0 }, nil},
+		{"negative sizes", func(c *Config) { c.Upload.SimpleUploadMax = -1; c.Upload.BandwidthLimit = -1 },
+			[]string{"upload.simple_upload_max: must not be negative", "upload.bandwidth_limit: must not be negative"}},
+		{"base_url with password is not quoted", func(c *Config) { c.API.BaseURL = "https://user:pa55word@example.com" },
+			[]string{"api.base_url: must not hold a user or password"}},
+		{"base_url bad port", func(c *Config) { c.API.BaseURL = "http://127.0.0.1:99999" }, []string{"has an invalid port"}},
+		{"base_url no host", func(c *Config) { c.API.BaseURL = "https:///2/media" }, []string{"has no host"}},
+		{"metrics listen bad", func(c *Config) { c.Metrics.Listen = "127.0.0.1" }, []string{"metrics.listen: \"127.0.0.1\" is not host:port"}},
+		{"metrics listen ipv6", func(c *Config) { c.Metrics.Listen = "[::1]:9464" }, nil},
+		{"refresh just under 24h", func(c *Config) { c.Folders[0].RefreshBeforeExpiry = Duration(24*time.Hour - time.Second) }, nil},
+		{"refresh negative", func(c *Config) { c.Folders[0].RefreshBeforeExpiry = -1 }, []string{"folders[0].refresh_before_expiry"}},
+		{"101 owners", func(c *Config) {
+			for i := range 101 {
+				c.Folders[0].AdditionalOwners = append(c.Folders[0].AdditionalOwners, strconv.Itoa(1000+i))
+			}
+		}, []string{"folders[0].additional_owners: has 101 user ids; at most 100"}},
+		{"100 owners", func(c *Config) {
+			for i := range 100 {
+				c.Folders[0].AdditionalOwners = append(c.Folders[0].AdditionalOwners, strconv.Itoa(1000+i))
+			}
+		}, nil},
+		{"move into a hidden dir of the folder", func(c *Config) { c.Folders[0].AfterUpload = "move:.uploaded" }, nil},
+		{"move into an ignored dir of the folder", func(c *Config) {
+			c.Watch.Ignore = []string{"done-*"}
+			c.Folders[0].AfterUpload = "move:done-2026"
+		}, nil},
+		{"move into a visible subdir", func(c *Config) { c.Folders[0].AfterUpload = "move:uploaded" }, []string{`folders[0].after_upload: move target "/srv/exports/uploaded" is watched by folders[0]`}},
+		{"move into a deeper visible subdir", func(c *Config) { c.Folders[0].AfterUpload = "move:a/b" }, []string{"is watched by folders[0]"}},
+		{"move to the folder itself", func(c *Config) { c.Folders[0].AfterUpload = "move:." }, []string{"is the folder itself"}},
+		{"move to a subdir of a non-recursive folder", func(c *Config) {
+			c.Folders[0].Recursive = false
+			c.Folders[0].AfterUpload = "move:uploaded"
+		}, nil},
+		{"move into another folder", func(c *Config) {
+			c.Folders = append(c.Folders, DefaultFolder("/srv/other"))
+			c.Folders[0].AfterUpload = "move:/srv/other/in"
+		}, []string{`is watched by folders[1] ("/srv/other")`}},
+		{"move outside with ~", func(c *Config) { c.Folders[0].AfterUpload = "move:~/uploaded" }, nil},
+		{"nested under a non-recursive folder", func(c *Config) {
+			c.Folders[0].Recursive = false
+			c.Folders = append(c.Folders, DefaultFolder("/srv/exports/sub"))
+		}, nil},
+		{"outer folder inside inner's parent order does not matter", func(c *Config) {
+			c.Folders = []Folder{DefaultFolder("/srv/exports/sub"), DefaultFolder("/srv/exports")}
+		}, []string{`folders[0].path: "/srv/exports/sub" is inside folders[1]`}},
+		{"same path after cleaning", func(c *Config) { c.Folders = append(c.Folders, DefaultFolder("/srv/exports/../exports/")) },
+			[]string{`folders[1].path: "/srv/exports" is already folders[0]`}},
+		{"prefix is not nesting", func(c *Config) { c.Folders = append(c.Folders, DefaultFolder("/srv/exports-old")) }, nil},
+		{"shared custom manifest", func(c *Config) {
+			c.Folders = append(c.Folders, DefaultFolder("/srv/b"))
+			c.Folders[0].Manifest = "/var/lib/mediasync/m.json"
+			c.Folders[1].Manifest = "/var/lib/mediasync/m.json"
+		}, []string{`folders[1].manifest: "/var/lib/mediasync/m.json" is also the manifest of folders[0]`}},
+		{"relative path", func(c *Config) { c.Folders[0].Path = "exports" }, []string{`folders[0].path: "exports" is not an absolute path`}},
+		{"ignore glob with slash", func(c *Config) { c.Watch.Ignore = []string{"a/b"} }, []string{`watch.ignore[0]: "a/b" contains "/"`}},
+		{"base_url with the API path", func(c *Config) { c.API.BaseURL = "https://api.x.com/2/" }, []string{"names an API path"}},
+		{"base_url with the v1.1 endpoint", func(c *Config) { c.API.BaseURL = "https://upload.twitter.com/1.1/media/upload.json" }, []string{"names an API path"}},
+		{"base_url behind a proxy prefix", func(c *Config) { c.API.BaseURL = "https://proxy.example/x-api" }, nil},
+		{"secret with a trailing newline is refused unquoted", func(c *Config) {
+			c.Credentials.ConsumerSecret = "pa55word\n"
+			c.Credentials.BearerToken = " pa55word"
+		}, []string{"credentials.consumer_secret: has surrounding whitespace", "credentials.bearer_token: has surrounding whitespace"}},
+		{"version spelled as a number", func(c *Config) { c.API.Version = "1.1" }, []string{`api.version: "1.1" is not a version; write v2 or v1.1`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.change(&c)
+			err := c.Validate()
+			probs := Problems(err)
+			if len(probs) != len(tt.want) {
+				t.Fatalf("Validate() gave %d problems, want %d:\n%v", len(probs), len(tt.want), err)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Errorf("Validate() error does not wrap ErrInvalid")
+			}
+			for i, p := range probs {
+				if !strings.Contains(p.Error(), tt.want[i]) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, p, tt.want[i])
+				}
+				if p.File != "" || p.Line != 0 {
+					t.Errorf("problem %q of a config built in code has a file or line", p)
+				}
+			}
+			if strings.Contains(errString(err), "pa55word") {
+				t.Errorf("error quotes a password: %v", err)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestValidateResolves(t *testing.T) {
+	t.Setenv("HOME", "/home/editor")
+	c := Default()
+	c.API.Version = VersionV11
+	f := DefaultFolder("~/Exports/")
+	f.AfterUpload = "move:.done/"
+	f.Manifest = ".state/m.json"
+	c.Folders = []Folder{f, DefaultFolder("/srv/x")}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Folders[0]
+	for _, tt := range []struct{ name, got, want string }{
+		{"base_url", c.API.BaseURL, DefaultBaseURLV11},
+		{"path", got.Path, "/home/editor/Exports"},
+		{"after_upload", got.AfterUpload, "move:/home/editor/Exports/.done"},
+		{"MoveDir", got.MoveDir(), "/home/editor/Exports/.done"},
+		{"manifest", got.Manifest, "/home/editor/Exports/.state/m.json"},
+		{"default manifest", c.Folders[1].Manifest, "/srv/x/.mediasync/manifest.json"},
+		{"keep MoveDir", c.Folders[1].MoveDir(), ""},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	// Validate is idempotent.
+	before := c.Folders[0]
+	if err := c.Validate(); err != nil || c.Folders[0].AfterUpload != before.AfterUpload || c.Folders[0].Manifest != before.Manifest {
+		t.Errorf("second Validate changed the config: %v, %+v", err, c.Folders[0])
+	}
+
+	c.API.BaseURL = "http://127.0.0.1:8089///"
+	if err := c.Validate(); err != nil || c.API.BaseURL != "http://127.0.0.1:8089" {
+		t.Errorf("base_url = %q, %v; want the trailing slashes dropped", c.API.BaseURL, err)
+	}
+}
+
+// Validate on a loaded config, after a change in code, still points at the
+// file and line.
+func TestValidateAfterLoadHasLines(t *testing.T) {
+	testEnv(t)
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("upload:\n  workers: 2\nfolders:\n  - path: /srv/a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Upload.Workers = 0
+	if err := cfg.Validate(); err == nil || err.Error() != file+":2: upload.workers: 0 is out of range; must be 1..64" {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	testEnv(t)
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	body := `api:
+  base_url: http://emulator.lan:8089
+  auth: oauth2
+credentials:
+  consumer_key: ${MEDIASYNC_TEST_CK}
+  bearer_token: ${MEDIASYNC_TEST_BEARER}
+metrics:
+  listen: 0.0.0.0:9464
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Warnings()
+	want := []string{
+		file + ":2: api.base_url: plain http to emulator.lan: media and any bearer token travel unencrypted",
+		file + ":5: credentials.consumer_key: is set but api.auth is oauth2, which does not use it",
+		file + ":8: metrics.listen: \"0.0.0.0:9464\" serves /metrics and /healthz beyond this machine; use 127.0.0.1:PORT to keep them local",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Warnings() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// STYLE.md C.1: config imports none of the project's other packages.
+func TestImportsNoProjectPackage(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, "github.com/mediasync/mediasync/") {
+				t.Errorf("%s imports %s", f, p)
+			}
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/*.yaml")
+	seeds = append(seeds, "../config.example.yaml")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("folders: [&f {path: /a}, *f, <<: *f]"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file := filepath.Join(dir, "fuzz.yaml")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(file)
+		switch {
+		case err != nil && !errors.Is(err, ErrInvalid):
+			t.Fatalf("error does not wrap ErrInvalid: %v", err)
+		case err != nil && cfg != nil:
+			t.Fatal("config returned with an error")
+		case err == nil:
+			if verr := cfg.Validate(); verr != nil {
+				t.Fatalf("loaded config fails Validate: %v", verr)
+			}
+			_ = cfg.Warnings()
+		}
+	})
+}
