@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/metrics"
+	"github.com/mediasync/mediasync/uploader"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -39,11 +44,30 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			for _, w := range cfg.Warnings() {
 				log.Warn().Msg(w)
 			}
-			up, err := newUploader(cfg, log)
+			// metrics.listen: a Prometheus collector observes the agent and the uploader (run only).
+			var col *metrics.Collector
+			if cfg.Metrics.Listen != "" && !once {
+				col = metrics.New()
+			}
+			uo := uploaderOptions(cfg, log)
+			aopts := agentOptions(cfg)
+			if col != nil {
+				logRetry := uo.OnRetry
+				uo.OnRetry = func(op string, attempt int, err error, wait time.Duration) {
+					col.Retry(op)
+					if ae := (*uploader.APIError)(nil); errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests {
+						col.RateLimitWait(op, wait) // a 429's Retry-After / x-rate-limit-reset wait
+					}
+					logRetry(op, attempt, err, wait)
+				}
+				// uo.OnWait = col.RateLimitWait // once uploader.Options has the rate-limit wait hook
+				aopts.Observer = col
+			}
+			up, err := newUploaderWith(cfg, uo)
 			if err != nil {
 				return err
 			}
-			ag, err := agent.New(up, agentOptions(cfg), log)
+			ag, err := agent.New(up, aopts, log)
 			if err != nil {
 				return err
 			}
@@ -66,7 +90,13 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 				return nil
 			}
 			log.Info().Strs("folders", ag.Folders()).Str("api", cfg.API.Version).Msg("watching")
-			err = ag.Run(ctx)
+			g, gctx := errgroup.WithContext(ctx)
+			if col != nil {
+				// A metrics listener that cannot start stops the run (exit 1) rather than run unobserved.
+				g.Go(func() error { return metrics.Serve(gctx, cfg.Metrics.Listen, col, log) })
+			}
+			g.Go(func() error { return ag.Run(gctx) })
+			err = g.Wait()
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -21,17 +20,9 @@ func newHTTPClient(cfg *config.Config) (*http.Client, error) {
 	if missing := cfg.Credentials.Missing(cfg.API.Version, cfg.API.Auth); len(missing) > 0 {
 		return nil, fmt.Errorf("%w: credentials not set: %v", config.ErrInvalid, missing)
 	}
-	conns := cfg.Upload.Workers*cfg.Upload.ChunkParallelism + 4
-	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          conns,
-		MaxIdleConnsPerHost:   conns,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       256 << 10,
+	base := uploader.NewTransport()
+	if conns := cfg.Upload.Workers*cfg.Upload.ChunkParallelism + 4; conns > base.MaxIdleConnsPerHost {
+		base.MaxIdleConnsPerHost, base.MaxIdleConns = conns, 2*conns
 	}
 	c := cfg.Credentials
 	if cfg.API.Auth == "oauth2" {
@@ -75,11 +66,20 @@ func uploaderOptions(cfg *config.Config, log zerolog.Logger) uploader.Options {
 }
 
 func newUploader(cfg *config.Config, log zerolog.Logger) (*uploader.Client, error) {
+	return newUploaderWith(cfg, uploaderOptions(cfg, log))
+}
+
+// newUploaderWith builds the client with options derived from cfg (and possibly extended), checked
+// once here so that a bad setting is a configuration error, not a failure of every file.
+func newUploaderWith(cfg *config.Config, uo uploader.Options) (*uploader.Client, error) {
+	if err := uo.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
+	}
 	hc, err := newHTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return uploader.New(hc, uploaderOptions(cfg, log)), nil
+	return uploader.New(hc, uo), nil
 }
 
 func agentOptions(cfg *config.Config) agent.Options {

@@ -24,6 +24,8 @@ var allowed = map[string][]string{
 	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
 	"metrics":  {"agent"},
 	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest"},
+	"contrib":  {},
+	"examples": {},
 }
 
 type pkg struct {
