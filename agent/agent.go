@@ -84,6 +84,7 @@ var _ mediaUploader = (*uploader.Client)(nil)
 type store interface {
 	Get(rel string) (manifest.Entry, bool)
 	Put(rel string, e manifest.Entry) error
+	Stage(rel string, e manifest.Entry) error
 	Snapshot() map[string]manifest.Entry
 	Close() error
 }

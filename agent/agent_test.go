@@ -223,3 +223,7 @@ func TestRestartDoesNotUploadAgain(t *testing.T) {
 		t.Errorf("after restart: %+v, emulator media %d → %d; want nothing uploaded", sum, before, len(h.srv.Media()))
 	}
 }
+
+func withCancel(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(ctx)
+}

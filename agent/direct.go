@@ -45,7 +45,7 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 	var authErr error
 	a.once = true
 	a.onAuthFail = func(err error) { authErr = err }
-	a.process(ctx, job{f: f, rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime(), kind: jobNew, override: o})
+	a.process(ctx, job{f: f, rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime(), kind: jobNew, override: o, explicit: true})
 	if authErr != nil {
 		return manifest.Entry{}, authErr
 	}

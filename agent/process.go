@@ -20,6 +20,10 @@ import (
 	"github.com/mediasync/mediasync/uploader"
 )
 
+// explicitMinValidity is how long a media id must still be valid for `mediasync upload FILE` to
+// return it instead of uploading again: long enough for a posting step to use it.
+const explicitMinValidity = 10 * time.Minute
+
 // process takes one file from "seen" to a durable manifest entry. It never returns an error: every
 // outcome is recorded in the manifest and logged once.
 func (a *Agent) process(ctx context.Context, j job) {
@@ -54,6 +58,9 @@ func (a *Agent) process(ctx context.Context, j job) {
 		case manifest.Uploaded:
 			if j.kind == jobRefresh && a.refreshDue(j.f, prev) {
 				break
+			}
+			if j.explicit && !prev.ExpiresAt.After(a.now().Add(explicitMinValidity)) {
+				break // asked for by name (mediasync upload) and expired or about to: upload again
 			}
 			a.undelete(ctx, j, prev, log)
 			return
@@ -118,7 +125,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		return
 	}
 	if had && prev.SHA256 == sum && prev.State == manifest.Uploaded && !a.refreshDue(j.f, prev) &&
-		prev.ExpiresAt.After(a.now()) {
+		prev.ExpiresAt.After(a.now()) && !(j.explicit && !prev.ExpiresAt.After(a.now().Add(explicitMinValidity))) {
 		// Touched, not changed: the media id still stands for these bytes.
 		prev.Size, prev.MTime, prev.Deleted = size, mtime, false
 		if a.record(ctx, j, prev, log) {
@@ -190,9 +197,17 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		if p.Finalized {
 			e.State = manifest.Processing
 		}
+		// The media id must be durable before FINALIZE can happen (so a restart finalizes the same
+		// id instead of uploading again), and so must the finalized state; a lost acknowledgement
+		// costs only the re-sending of a segment, so those are written with the next write.
+		durable := p.Finalized || last == nil || last.MediaID != p.MediaID
 		last = toResume(p)
 		e.Resume = last
-		if err := j.f.store.Put(j.rel, e); err != nil {
+		put := j.f.store.Stage
+		if durable {
+			put = j.f.store.Put
+		}
+		if err := put(j.rel, e); err != nil {
 			log.Warn().Err(err).Msg("cannot save upload progress")
 		}
 		if j.override.OnProgress != nil {
@@ -206,6 +221,11 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		res, err = a.up.Resume(ctx, file, m, fromResume(prev.Resume, m.Category), onProgress)
 	} else {
 		res, err = a.up.Upload(ctx, file, m, onProgress)
+	}
+	if err != nil && res.MediaIDString != "" && ctx.Err() == nil {
+		// The media is uploaded; only setting its alt text failed. The media id stands.
+		log.Warn().Err(err).Str("media_id", res.MediaIDString).Msg("uploaded, but the alt text could not be set")
+		base.AltText, err = "", nil
 	}
 	if err != nil {
 		if ctx.Err() != nil {

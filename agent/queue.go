@@ -25,6 +25,7 @@ type job struct {
 	kind  jobKind
 
 	override Override // UploadFile only
+	explicit bool     // UploadFile: the user named this file
 }
 
 func (j job) key() string { return j.abs }

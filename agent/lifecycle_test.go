@@ -1,0 +1,285 @@
+package agent_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dghubble/oauth1"
+	"github.com/rs/zerolog"
+
+	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/emulator"
+	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/manifest"
+	"github.com/mediasync/mediasync/uploader"
+)
+
+// TestChangedFileUploadedAgain: new bytes replace the entry; a touch that keeps the bytes does not
+// upload; a deleted file keeps its entry, flagged.
+func TestChangedFileUploadedAgain(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	h.start(h.options())
+	p := h.write("a.jpg", mediagen.JPEG(60, 60, 1))
+	first := h.waitFor(manifest.Uploaded, "a.jpg").Files["a.jpg"]
+
+	v2 := mediagen.JPEG(60, 60, 2)
+	h.write("a.jpg", v2)
+	second := h.waitEntry("a.jpg", "uploaded with the new bytes", func(e manifest.Entry) bool {
+		return e.State == manifest.Uploaded && e.SHA256 == sum(v2)
+	})
+	if second.MediaIDString == first.MediaIDString {
+		t.Errorf("changed file kept media id %s", first.MediaIDString)
+	}
+
+	// Re-exporting the same bytes (a new mtime, same content) keeps the media id.
+	n := len(h.srv.Media())
+	time.Sleep(10 * time.Millisecond) // a distinct mtime
+	h.write("a.jpg", v2)
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := h.waitEntry("a.jpg", "updated mtime", func(e manifest.Entry) bool { return e.MTime.Equal(st.ModTime()) })
+	if third.MediaIDString != second.MediaIDString || len(h.srv.Media()) != n {
+		t.Errorf("touching a file uploaded it again: %s → %s, %d → %d media", second.MediaIDString, third.MediaIDString, n, len(h.srv.Media()))
+	}
+
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	gone := h.waitEntry("a.jpg", "flagged deleted", func(e manifest.Entry) bool { return e.Deleted })
+	if gone.State != manifest.Uploaded || gone.MediaIDString != second.MediaIDString {
+		t.Errorf("deleted file's entry changed: %+v", gone)
+	}
+}
+
+// TestRetryableFailuresRetried: while the API answers 5xx to everything, files are recorded failed
+// (retryable, with a next attempt time); once it recovers they are uploaded, with attempts counted.
+func TestRetryableFailuresRetried(t *testing.T) {
+	h := newHarness(t, emulator.Faults{FailRate: 1, Seed: 1})
+	h.up = uploader.New(h.srv.OAuth1Client(), uploader.Options{BaseURL: h.srv.URL, MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond})
+	h.start(h.options())
+	h.write("a.jpg", mediagen.JPEG(40, 40, 1))
+	e := h.waitEntry("a.jpg", "failed, retryable", func(e manifest.Entry) bool {
+		return e.State == manifest.Failed && e.Attempts >= 2
+	})
+	if e.Error == nil || e.Error.Permanent || e.NextAttemptAt.IsZero() || e.Error.HTTPStatus < 500 {
+		t.Fatalf("entry %+v: want a retryable 5xx with a next attempt time", e)
+	}
+	h.srv.SetFaults(emulator.Faults{ProcessingTime: 100 * time.Millisecond})
+	e = h.waitFor(manifest.Uploaded, "a.jpg").Files["a.jpg"]
+	if e.Attempts < 3 || e.Error != nil {
+		t.Errorf("after recovery: %+v; want attempts ≥ 3 and no error", e)
+	}
+}
+
+// switchingTransport signs with wrong credentials until fixed is set.
+type switchingTransport struct {
+	fixed       atomic.Bool
+	right, bad  *http.Client
+	badRequests atomic.Int64
+}
+
+func (s *switchingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.fixed.Load() {
+		return s.right.Transport.RoundTrip(r)
+	}
+	s.badRequests.Add(1)
+	return s.bad.Transport.RoundTrip(r)
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBadCredentialsPause: rejected credentials pause every upload with one error line, mark no
+// file failed, cost one probe per pause rather than one request per file, and uploads resume by
+// themselves once the credentials work.
+func TestBadCredentialsPause(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	c := h.srv.Creds
+	bad := oauth1.NewConfig(c.ConsumerKey, "wrong-secret").Client(t.Context(), oauth1.NewToken(c.AccessToken, c.AccessTokenSecret))
+	st := &switchingTransport{right: h.srv.OAuth1Client(), bad: bad}
+	h.up = uploader.New(&http.Client{Transport: st}, uploader.Options{BaseURL: h.srv.URL, MaxBackoff: 10 * time.Millisecond})
+
+	var logs syncBuffer
+	opts := h.options()
+	opts.AuthRetry = 300 * time.Millisecond
+	ag, err := agent.New(h.up, opts, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ag.Close()
+	done := make(chan error, 1)
+	runCtx, stop := withCancel(t.Context())
+	go func() { done <- ag.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	for i := range 10 {
+		h.write(filepath.Join("batch", string(rune('a'+i))+".jpg"), mediagen.JPEG(30, 30, int64(i)))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "credentials rejected") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no credentials error logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // several pauses and probes
+	if n := strings.Count(logs.String(), "credentials rejected"); n != 1 {
+		t.Errorf("credentials error logged %d times, want once", n)
+	}
+	if m, err := manifest.Read(manifest.DefaultPath(h.dir)); err == nil {
+		for rel, e := range m.Files {
+			if e.State == manifest.Failed {
+				t.Errorf("%s marked failed because of credentials: %+v", rel, e)
+			}
+		}
+	}
+	if n := st.badRequests.Load(); n > 8 {
+		t.Errorf("%d requests with bad credentials for 10 files; want about one probe per pause", n)
+	}
+	st.fixed.Store(true)
+	rels := make([]string, 10)
+	for i := range rels {
+		rels[i] = "batch/" + string(rune('a'+i)) + ".jpg"
+	}
+	h.waitFor(manifest.Uploaded, rels...)
+	if !strings.Contains(logs.String(), "uploads resumed") {
+		t.Error("no log line saying uploads resumed")
+	}
+}
+
+// TestCorruptManifestRefusesOnlyThatFolder: a folder whose manifest cannot be parsed is refused
+// with a clear error and its manifest is left untouched; the other folder carries on.
+func TestCorruptManifestRefusesOnlyThatFolder(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	bad := t.TempDir()
+	mpath := manifest.DefaultPath(bad)
+	os.MkdirAll(filepath.Dir(mpath), 0o755)
+	garbage := []byte("{\"version\": 1, \"files\": {oops")
+	os.WriteFile(mpath, garbage, 0o644)
+	os.WriteFile(filepath.Join(bad, "x.jpg"), mediagen.JPEG(20, 20, 1), 0o644)
+
+	var logs syncBuffer
+	opts := h.options()
+	opts.Folders = append(opts.Folders, agent.Folder{Path: bad, Recursive: true})
+	ag, err := agent.New(h.up, opts, zerolog.New(&logs))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer ag.Close()
+	if got := ag.Folders(); len(got) != 1 || got[0] != h.dir {
+		t.Errorf("folders = %v, want only %s", got, h.dir)
+	}
+	if !strings.Contains(logs.String(), mpath) || !strings.Contains(logs.String(), "folder refused") {
+		t.Errorf("refusal not logged with the manifest path:\n%s", logs.String())
+	}
+	runCtx, stop := withCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(runCtx) }()
+	h.write("ok.jpg", mediagen.JPEG(20, 20, 2))
+	h.waitFor(manifest.Uploaded, "ok.jpg")
+	stop()
+	<-done
+	if got, _ := os.ReadFile(mpath); !bytes.Equal(got, garbage) {
+		t.Error("corrupt manifest was modified")
+	}
+
+	// With only the corrupt folder, New fails and says why.
+	opts.Folders = opts.Folders[1:]
+	if _, err := agent.New(h.up, opts, zerolog.Nop()); !errors.Is(err, manifest.ErrCorrupt) || !errors.Is(err, agent.ErrNoFolders) {
+		t.Errorf("New with only a corrupt folder: %v; want ErrNoFolders wrapping ErrCorrupt", err)
+	}
+}
+
+// TestSecondAgentRefused: one writer per manifest.
+func TestSecondAgentRefused(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	first, err := agent.New(h.up, h.options(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, err = agent.New(h.up, h.options(), zerolog.Nop())
+	if !errors.Is(err, manifest.ErrLocked) {
+		t.Fatalf("second agent: %v; want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), "pid") {
+		t.Errorf("lock error %q does not name the holder", err)
+	}
+}
+
+// TestMoveAfterUpload: the file moves only once its entry is durable, keeping its relative path.
+func TestMoveAfterUpload(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	opts := h.options()
+	opts.Folders[0].AfterUpload = "move:.uploaded"
+	h.start(opts)
+	data := mediagen.JPEG(30, 30, 1)
+	h.write("day/a.jpg", data)
+	e := h.waitFor(manifest.Uploaded, "day/a.jpg").Files["day/a.jpg"]
+	moved := filepath.Join(h.dir, ".uploaded", "day", "a.jpg")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, err := os.ReadFile(moved); err == nil {
+			if !bytes.Equal(got, data) {
+				t.Fatal("moved file differs")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("file not moved to %s", moved)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "day", "a.jpg")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("original still there: %v", err)
+	}
+	if e.MediaIDString == "" {
+		t.Error("no media id")
+	}
+	time.Sleep(3 * opts.Settle)
+	if n := len(h.srv.Media()); n != 1 {
+		t.Errorf("%d uploads; the moved file must not be uploaded again", n)
+	}
+}
+
+// TestRefreshBeforeExpiry: a file whose media id expires within refresh_before_expiry is uploaded
+// again and its entry replaced.
+func TestRefreshBeforeExpiry(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	opts := h.options()
+	opts.Folders[0].RefreshBeforeExpiry = 24*time.Hour - 2*time.Second // due two seconds after upload
+	h.start(opts)
+	h.write("a.jpg", mediagen.JPEG(30, 30, 1))
+	first := h.waitFor(manifest.Uploaded, "a.jpg").Files["a.jpg"]
+	second := h.waitEntry("a.jpg", "refreshed", func(e manifest.Entry) bool {
+		return e.State == manifest.Uploaded && e.MediaIDString != first.MediaIDString
+	})
+	if !second.ExpiresAt.After(first.ExpiresAt) {
+		t.Errorf("refreshed expiry %v not after %v", second.ExpiresAt, first.ExpiresAt)
+	}
+}
