@@ -41,6 +41,7 @@ type Options struct {
 
 	WatchMode      string        // auto (default) | notify | poll
 	Settle         time.Duration // default 3s
+	NetworkSettle  time.Duration // on polled network mounts; default 20s, never below Settle
 	PollInterval   time.Duration // default 30s
 	RescanInterval time.Duration // default 1h; negative disables
 	Ignore         []string      // extra ignore globs
@@ -261,12 +262,13 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) watchOptions() watcher.Options {
 	o := watcher.Options{
-		Mode:         a.opts.WatchMode,
-		SettleFor:    a.opts.Settle,
-		PollInterval: a.opts.PollInterval,
-		RescanEvery:  max(a.opts.RescanInterval, 0),
-		Ignore:       a.opts.Ignore,
-		Skip:         a.known,
+		Mode:             a.opts.WatchMode,
+		SettleFor:        a.opts.Settle,
+		NetworkSettleFor: a.opts.NetworkSettle,
+		PollInterval:     a.opts.PollInterval,
+		RescanEvery:      max(a.opts.RescanInterval, 0),
+		Ignore:           a.opts.Ignore,
+		Skip:             a.known,
 	}
 	for _, f := range a.folders {
 		r := watcher.Root{Path: f.Path, Recursive: f.Recursive, Match: f.match}

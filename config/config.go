@@ -61,6 +61,7 @@ type Upload struct {
 type Watch struct {
 	Mode           string   `yaml:"mode" json:"mode"` // "auto" | "notify" | "poll"
 	Settle         Duration `yaml:"settle" json:"settle"`
+	NetworkSettle  Duration `yaml:"network_settle" json:"network_settle"` // settle on polled NFS/SMB/CIFS/FUSE mounts; never shorter than Settle
 	PollInterval   Duration `yaml:"poll_interval" json:"poll_interval"`
 	RescanInterval Duration `yaml:"rescan_interval" json:"rescan_interval"` // 0 disables the periodic rescan
 	Ignore         []string `yaml:"ignore" json:"ignore"`                   // extra globs (path.Match syntax) on top of the built-in list
@@ -162,6 +163,7 @@ func Default() Config {
 		Watch: Watch{
 			Mode:           "auto",
 			Settle:         Duration(3 * time.Second),
+			NetworkSettle:  Duration(20 * time.Second),
 			PollInterval:   Duration(30 * time.Second),
 			RescanInterval: Duration(time.Hour),
 		},

@@ -176,6 +176,9 @@ func (c *Config) validateWatch(k *checker) {
 	if w.Settle <= 0 {
 		k.add("watch.settle", "must be longer than 0, e.g. 3s (how long a file must stay unchanged)")
 	}
+	if w.NetworkSettle <= 0 {
+		k.add("watch.network_settle", "must be longer than 0, e.g. 20s (network mounts cache file attributes)")
+	}
 	if w.PollInterval <= 0 {
 		k.add("watch.poll_interval", "must be longer than 0, e.g. 30s")
 	}

@@ -33,7 +33,7 @@ func TestValidateInCode(t *testing.T) {
 			`api.version: "" is not one of: v2, v1.1`, `api.auth: "" is not one of`,
 			"upload.workers: 0 is out of range", "upload.chunk_parallelism: 0 is out of range", "upload.max_attempts: 0",
 			"upload.chunk_size: must be at least 1 byte", "upload.max_backoff", "upload.request_timeout", "upload.processing_timeout",
-			`watch.mode: ""`, "watch.settle", "watch.poll_interval", `log.level: ""`, `log.format: ""`}},
+			`watch.mode: ""`, "watch.settle", "watch.network_settle", "watch.poll_interval", `log.level: ""`, `log.format: ""`}},
 		{"v1.1 allows a 5MB chunk", func(c *Config) { c.API.Version = VersionV11; c.Upload.ChunkSize = 5_000_000 }, nil},
 		{"v2 refuses a 5MB chunk", func(c *Config) { c.Upload.ChunkSize = 5_000_000 }, []string{"upload.chunk_size: 5MB (5000000 bytes) is too large; at most 4MiB"}},
 		{"simple_upload_max 0 means always chunked", func(c *Config) { c.Upload.SimpleUploadMax = 0 }, nil},

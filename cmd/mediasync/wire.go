@@ -88,6 +88,7 @@ func agentOptions(cfg *config.Config) agent.Options {
 		API:            cfg.API.Version,
 		WatchMode:      cfg.Watch.Mode,
 		Settle:         time.Duration(cfg.Watch.Settle),
+		NetworkSettle:  time.Duration(cfg.Watch.NetworkSettle),
 		PollInterval:   time.Duration(cfg.Watch.PollInterval),
 		RescanInterval: time.Duration(cfg.Watch.RescanInterval),
 		Ignore:         cfg.Watch.Ignore,
