@@ -1,0 +1,58 @@
+// Package emulator is a local, faithful stand-in for the X (Twitter) media
+// upload API: both protocol versions under one base URL, as `mediasync
+// emulate`, `mediasync demo` and every upload test use it.
+//
+// # What it serves
+//
+//   - v2: POST /2/media/upload (one-shot), POST /2/media/upload/initialize,
+//     POST /2/media/upload/{id}/append, POST /2/media/upload/{id}/finalize,
+//     GET /2/media/upload?command=STATUS&media_id=, POST /2/media/metadata,
+//     GET /2/users/me.
+//   - v1.1: POST /1.1/media/upload.json (simple upload, INIT, APPEND,
+//     FINALIZE), GET /1.1/media/upload.json?command=STATUS,
+//     POST /1.1/media/metadata/create.json, GET /1.1/account/verify_credentials.json.
+//   - admin: GET /_emulator/media, GET /_emulator/media/{id},
+//     GET /_emulator/stats, GET and POST /_emulator/faults, POST /_emulator/reset.
+//
+// Answers have X's status codes, JSON shapes and headers as recorded from the
+// real service (v1.1 INIT 202, APPEND 204 with an empty body, FINALIZE 201 or
+// 200 with processing_info; v2 {"data":…} and RFC 7807 problems; x-rate-limit-*
+// on every API answer; 429 code 88 when a budget is spent).
+//
+// # Guarantees
+//
+// Requests are authenticated with OAuth 1.0a HMAC-SHA1 signatures verified by
+// this package's own RFC 5849 code: query parameters and
+// application/x-www-form-urlencoded body parameters (with or without a charset)
+// are signed, multipart and JSON bodies never; a timestamp more than 15 minutes
+// off is refused with code 135, a reused nonce and a wrong key, token or
+// signature with 401 code 32. v2 endpoints also take the configured OAuth 2.0
+// bearer token. Secrets are never logged.
+//
+// Segments are reassembled by segment_index (a re-sent index replaces the
+// earlier bytes); FINALIZE checks that they add up to total_bytes, hashes them
+// (MediaInfo.SHA256), sniffs the content, decodes image dimensions and checks
+// MP4/QuickTime structure. Video and GIF processing runs on the clock (no
+// goroutines): pending, in_progress with progress_percent, then succeeded or
+// failed, over Faults.ProcessingTime. Media ids expire 86400 s after INIT.
+// Segment bytes live under Options.StoreDir (or a temp dir), so large uploads
+// do not live in memory, unless Options.InMemory.
+//
+// All time comes from time.Now, so the emulator runs unchanged inside a
+// testing/synctest bubble when it is reached through an in-memory transport.
+//
+// # Faults and cancellation
+//
+// [Faults] inject latency, a bandwidth cap on request bodies, 5xx answers
+// (500 code 131 / 503 code 130), connections cut mid-body, tighter rate
+// limits and failed processing; a non-zero Seed makes the random ones repeat.
+// A request whose client goes away while latency is injected is abandoned.
+// [ListenAndServe] and [Server.Serve] return nil when their context is
+// cancelled, after a graceful shutdown (requests in flight get 5 seconds).
+// [Server.Close] removes the stored bytes; requests after it get 503. Apart
+// from Serve's HTTP server, the package starts no goroutines and owns no
+// channels.
+//
+// Package emulatortest starts an emulator for other packages' tests, on
+// loopback or in memory (for testing/synctest bubbles).
+package emulator

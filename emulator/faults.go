@@ -1,0 +1,200 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Faults are the failures and limits the emulator injects on demand. The zero
+// value injects nothing: no latency, unlimited bandwidth, X's real rate limits,
+// and video/GIF processing that completes at once. The JSON form (snake_case
+// keys, durations as "50ms" strings, bandwidth as bytes or "20MB") is what
+// POST /_emulator/faults accepts; it replaces every knob.
+type Faults struct {
+	Latency        time.Duration `json:"latency"`         // added before every API request is answered
+	Bandwidth      int64         `json:"bandwidth"`       // bytes/s per connection on request bodies; 0 = unlimited
+	FailRate       float64       `json:"fail_rate"`       // share of requests answered 500 code 131 or 503 code 130
+	DropRate       float64       `json:"drop_rate"`       // share of requests whose connection is cut mid-body
+	RateLimit      int           `json:"rate_limit"`      // budget per endpoint per window; 0 = the real per-endpoint defaults
+	RateWindow     time.Duration `json:"rate_window"`     // window of every budget; 0 = the real windows
+	ProcessingTime time.Duration `json:"processing_time"` // how long video/GIF processing takes; 0 = instant
+	FailProcessing bool          `json:"fail_processing"` // video/GIF processing ends failed (InvalidMedia)
+	Seed           int64         `json:"seed"`            // non-zero: fail/drop decisions repeat for the same request sequence
+}
+
+// DefaultFaults are the faults `mediasync emulate` and `mediasync demo` start
+// with: none, except one second of processing for video and GIF, so that the
+// pending → in_progress → succeeded progression is visible.
+func DefaultFaults() Faults {
+	return Faults{ProcessingTime: time.Second}
+}
+
+// Validate reports every knob that is out of range.
+func (f Faults) Validate() error {
+	var errs []error
+	if f.Latency < 0 {
+		errs = append(errs, fmt.Errorf("latency %v: must not be negative", f.Latency))
+	}
+	if f.Bandwidth < 0 {
+		errs = append(errs, fmt.Errorf("bandwidth %d: must not be negative", f.Bandwidth))
+	}
+	if !(f.FailRate >= 0 && f.FailRate <= 1) {
+		errs = append(errs, fmt.Errorf("fail_rate %v: must be between 0 and 1", f.FailRate))
+	}
+	if !(f.DropRate >= 0 && f.DropRate <= 1) {
+		errs = append(errs, fmt.Errorf("drop_rate %v: must be between 0 and 1", f.DropRate))
+	}
+	if f.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("rate_limit %d: must not be negative", f.RateLimit))
+	}
+	if f.RateWindow < 0 {
+		errs = append(errs, fmt.Errorf("rate_window %v: must not be negative", f.RateWindow))
+	}
+	if f.ProcessingTime < 0 {
+		errs = append(errs, fmt.Errorf("processing_time %v: must not be negative", f.ProcessingTime))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid faults: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+type faultsJSON struct {
+	Latency        string  `json:"latency"`
+	Bandwidth      int64   `json:"bandwidth"`
+	FailRate       float64 `json:"fail_rate"`
+	DropRate       float64 `json:"drop_rate"`
+	RateLimit      int     `json:"rate_limit"`
+	RateWindow     string  `json:"rate_window"`
+	ProcessingTime string  `json:"processing_time"`
+	FailProcessing bool    `json:"fail_processing"`
+	Seed           int64   `json:"seed"`
+}
+
+// MarshalJSON writes durations as strings ("50ms").
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{
+		Latency: f.Latency.String(), Bandwidth: f.Bandwidth, FailRate: f.FailRate, DropRate: f.DropRate,
+		RateLimit: f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
+		FailProcessing: f.FailProcessing, Seed: f.Seed,
+	})
+}
+
+// UnmarshalJSON accepts durations as strings ("50ms", "1m") or integer
+// nanoseconds, and bandwidth as bytes or a size string ("20MB", "4MiB").
+// Unknown keys are refused.
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Latency        json.RawMessage `json:"latency"`
+		Bandwidth      json.RawMessage `json:"bandwidth"`
+		FailRate       float64         `json:"fail_rate"`
+		DropRate       float64         `json:"drop_rate"`
+		RateLimit      int             `json:"rate_limit"`
+		RateWindow     json.RawMessage `json:"rate_window"`
+		ProcessingTime json.RawMessage `json:"processing_time"`
+		FailProcessing bool            `json:"fail_processing"`
+		Seed           int64           `json:"seed"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf("decode faults: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("decode faults: trailing data after the object")
+	}
+	var out Faults
+	var err error
+	if out.Latency, err = jsonDuration("latency", raw.Latency); err != nil {
+		return err
+	}
+	if out.RateWindow, err = jsonDuration("rate_window", raw.RateWindow); err != nil {
+		return err
+	}
+	if out.ProcessingTime, err = jsonDuration("processing_time", raw.ProcessingTime); err != nil {
+		return err
+	}
+	if len(raw.Bandwidth) > 0 && string(raw.Bandwidth) != "null" {
+		var s string
+		if json.Unmarshal(raw.Bandwidth, &s) == nil {
+			if out.Bandwidth, err = ParseSize(s); err != nil {
+				return fmt.Errorf("decode faults: bandwidth: %w", err)
+			}
+		} else if err := json.Unmarshal(raw.Bandwidth, &out.Bandwidth); err != nil {
+			return fmt.Errorf("decode faults: bandwidth: want bytes or a size string: %w", err)
+		}
+	}
+	out.FailRate, out.DropRate, out.RateLimit = raw.FailRate, raw.DropRate, raw.RateLimit
+	out.FailProcessing, out.Seed = raw.FailProcessing, raw.Seed
+	*f = out
+	return nil
+}
+
+func jsonDuration(key string, raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("decode faults: %s: %w", key, err)
+		}
+		return d, nil
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, fmt.Errorf("decode faults: %s: want a duration string such as \"50ms\"", key)
+	}
+	return time.Duration(n), nil
+}
+
+// ParseSize parses a byte size: plain bytes ("1048576") or a number with a
+// decimal (kB, MB, GB) or binary (KiB, MiB, GiB) unit; "B" is allowed. It is
+// what the --bandwidth flag and the bandwidth JSON key accept.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.TrimSpace(t[i:])
+	if num == "" {
+		return 0, fmt.Errorf("parse size %q: no number", s)
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+	}[strings.ToLower(unit)]
+	if mult == 0 {
+		return 0, fmt.Errorf("parse size %q: unknown unit %q", s, unit)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse size %q: %w", s, err)
+	}
+	if v*mult > 1<<62 {
+		return 0, fmt.Errorf("parse size %q: too large", s)
+	}
+	return int64(v * mult), nil
+}
+
+// faultDice draws the random fault decisions; a fixed seed makes them repeat.
+type faultDice struct {
+	rng *rand.Rand
+}
+
+func newFaultDice(seed int64) *faultDice {
+	if seed == 0 {
+		return &faultDice{rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	}
+	return &faultDice{rng: rand.New(rand.NewPCG(uint64(seed), 0x6d656469617379))}
+}

@@ -1,0 +1,127 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/mediasync/mediasync/internal/mediagen"
+)
+
+func webpVP8L(w, h int) []byte {
+	b := []byte("RIFF\x00\x00\x00\x00WEBPVP8L\x00\x00\x00\x00\x2f")
+	v := uint32(w-1) | uint32(h-1)<<14
+	b = binary.LittleEndian.AppendUint32(b, v)
+	return append(b, make([]byte, 16)...)
+}
+
+func webpVP8X(w, h int) []byte {
+	b := []byte("RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x00\x00\x00\x00")
+	b = append(b, byte(w-1), byte((w-1)>>8), byte((w-1)>>16), byte(h-1), byte((h-1)>>8), byte((h-1)>>16))
+	return append(b, make([]byte, 16)...)
+}
+
+func bmp(w, h int32) []byte {
+	b := make([]byte, 54)
+	copy(b, "BM")
+	binary.LittleEndian.PutUint32(b[2:], 54)
+	binary.LittleEndian.PutUint32(b[14:], 40)
+	binary.LittleEndian.PutUint32(b[18:], uint32(w))
+	binary.LittleEndian.PutUint32(b[22:], uint32(h))
+	return b
+}
+
+func tiff(w, h uint16) []byte {
+	b := []byte("II*\x00\x08\x00\x00\x00")
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	for _, e := range []struct{ tag, val uint16 }{{256, w}, {257, h}} {
+		b = binary.LittleEndian.AppendUint16(b, e.tag)
+		b = binary.LittleEndian.AppendUint16(b, 3) // SHORT
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = binary.LittleEndian.AppendUint16(b, e.val)
+		b = append(b, 0, 0)
+	}
+	return append(b, 0, 0, 0, 0)
+}
+
+func TestAnalyze(t *testing.T) {
+	tests := []struct {
+		name         string
+		data         []byte
+		declared     kind
+		wantType     string
+		wantKind     kind
+		wantW, wantH int
+		wantProblem  string // procError name, "" = none
+	}{
+		{"jpeg", mediagen.JPEG(33, 17, 1), kindImage, "image/jpeg", kindImage, 33, 17, ""},
+		{"png declared jpeg is still an image", mediagen.PNG(5, 6, 1), kindImage, "image/png", kindImage, 5, 6, ""},
+		{"gif", mediagen.GIF(9, 8, 3, 1), kindGIF, "image/gif", kindGIF, 9, 8, ""},
+		{"webp lossless", webpVP8L(300, 200), kindImage, "image/webp", kindImage, 300, 200, ""},
+		{"webp extended", webpVP8X(4000, 3000), kindImage, "image/webp", kindImage, 4000, 3000, ""},
+		{"bmp bottom-up", bmp(64, 32), kindImage, "image/bmp", kindImage, 64, 32, ""},
+		{"bmp top-down", bmp(64, -32), kindImage, "image/bmp", kindImage, 64, 32, ""},
+		{"tiff", tiff(120, 80), kindImage, "image/tiff", kindImage, 120, 80, ""},
+		{"mp4", mediagen.MP4(4096, 1), kindVideo, "video/mp4", kindVideo, 0, 0, ""},
+		{"jpeg declared video", mediagen.JPEG(8, 8, 1), kindVideo, "image/jpeg", kindImage, 0, 0, "InvalidMedia"},
+		{"png declared gif", mediagen.PNG(8, 8, 1), kindGIF, "image/png", kindImage, 0, 0, "InvalidMedia"},
+		{"mp4 declared image", mediagen.MP4(2048, 1), kindImage, "video/mp4", kindVideo, 0, 0, "InvalidMedia"},
+		{"truncated mp4", mediagen.MP4(4096, 1)[:3000], kindVideo, "video/mp4", kindVideo, 0, 0, "InvalidMedia"},
+		{"truncated jpeg header", mediagen.JPEG(8, 8, 1)[:20], kindImage, "image/jpeg", kindImage, 0, 0, "InvalidMedia"},
+		{"zeros", make([]byte, 100), kindImage, "application/octet-stream", "", 0, 0, "UnsupportedMedia"},
+		{"empty", nil, kindImage, "text/plain", "", 0, 0, "UnsupportedMedia"},
+		{"pdf", []byte("%PDF-1.4\n%âãÏÓ\n1 0 obj\n"), kindImage, "application/pdf", "", 0, 0, "UnsupportedMedia"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := analyze(bytes.NewReader(tt.data), int64(len(tt.data)), tt.declared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.detected != tt.wantType || a.kind != tt.wantKind || a.width != tt.wantW || a.height != tt.wantH {
+				t.Errorf("analyze = %s %s %dx%d, want %s %s %dx%d", a.detected, a.kind, a.width, a.height, tt.wantType, tt.wantKind, tt.wantW, tt.wantH)
+			}
+			got := ""
+			if a.problem != nil {
+				got = a.problem.Name
+			}
+			if got != tt.wantProblem {
+				t.Errorf("problem = %q, want %q", got, tt.wantProblem)
+			}
+			if a.sha256 != sum(tt.data) {
+				t.Errorf("sha256 = %s, want %s", a.sha256, sum(tt.data))
+			}
+		})
+	}
+}
+
+// FuzzAnalyze: no input makes the media checks panic.
+func FuzzAnalyze(f *testing.F) {
+	for _, seed := range [][]byte{mediagen.JPEG(4, 4, 1), mediagen.GIF(4, 4, 2, 1), mediagen.MP4(2048, 1), webpVP8L(3, 3), webpVP8X(3, 3), bmp(3, 3), tiff(3, 3), []byte("II*\x00\xff\xff\xff\x7f")} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, k := range []kind{"", kindImage, kindGIF, kindVideo} {
+			if _, err := analyze(bytes.NewReader(data), int64(len(data)), k); err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzParseOAuthHeader: no header makes the parser panic, and what it
+// accepts is verified without panicking.
+func FuzzParseOAuthHeader(f *testing.F) {
+	f.Add(docHeader(docSignature))
+	f.Add(`OAuth realm="x", oauth_token=""`)
+	f.Add("OAuth ,,,=,")
+	f.Fuzz(func(t *testing.T, h string) {
+		p, err := parseOAuthHeader(h)
+		if err != nil {
+			return
+		}
+		v := newOAuthVerifier(func() (tm time.Time) { return docTime })
+		v.verify(&oauthRequest{method: "GET", baseURI: "http://x/", oauthParams: p, fromHeader: true}, docCreds)
+	})
+}

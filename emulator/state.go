@@ -1,0 +1,288 @@
+package emulator
+
+import (
+	"errors"
+	"math"
+	"sort"
+	"time"
+)
+
+type phase int
+
+const (
+	phaseUploading  phase = iota // INIT done, taking APPENDs
+	phaseFinalizing              // FINALIZE is reading the bytes
+	phaseFinal                   // FINALIZE done
+)
+
+// media is one media id. The Server's mutex guards every field.
+type media struct {
+	id, key    string
+	api        apiVersion
+	mediaType  string // declared (chunked) or sniffed (one-shot)
+	kind       kind   // of the declared type
+	category   string // normalized; "" = none given
+	totalBytes int64
+	owners     []string
+	created    time.Time
+	expires    time.Time
+	segments   map[int]*blob
+	phase      phase
+
+	// Set by FINALIZE.
+	ordered     []*blob
+	size        int64
+	sha256      string
+	detected    string
+	width       int
+	height      int
+	async       bool          // processing_info is reported
+	finalizedAt time.Time     // processing starts here
+	procTime    time.Duration // snapshot of Faults.ProcessingTime
+	failure     *procError    // processing ends failed with this
+	altText     string
+}
+
+// release deletes stored bytes. Callers hold no lock on m afterwards.
+func (m *media) release() {
+	for _, b := range m.segments {
+		b.remove()
+	}
+	for _, b := range m.ordered {
+		b.remove()
+	}
+}
+
+// processingInfo is processing_info as X reports it.
+type processingInfo struct {
+	State           string     `json:"state"`
+	CheckAfterSecs  int        `json:"check_after_secs,omitempty"`
+	ProgressPercent int        `json:"progress_percent,omitempty"`
+	Error           *procError `json:"error,omitempty"`
+}
+
+// state is the media's state at now: uploading, pending, in_progress,
+// succeeded or failed. Processing runs on the clock, without a goroutine:
+// pending for the first tenth of Faults.ProcessingTime, in_progress with a
+// growing progress_percent, then succeeded (or failed).
+func (m *media) state(now time.Time) (string, *processingInfo) {
+	if m.phase != phaseFinal {
+		return "uploading", nil
+	}
+	if !m.async {
+		if m.failure != nil {
+			return "failed", nil
+		}
+		return "succeeded", nil
+	}
+	elapsed := now.Sub(m.finalizedAt)
+	if elapsed >= m.procTime {
+		if m.failure != nil {
+			return "failed", &processingInfo{State: "failed", ProgressPercent: 100, Error: m.failure}
+		}
+		return "succeeded", &processingInfo{State: "succeeded", ProgressPercent: 100}
+	}
+	checkAfter := func(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+	if pend := m.procTime / 10; elapsed < pend {
+		return "pending", &processingInfo{State: "pending", CheckAfterSecs: checkAfter(pend - elapsed)}
+	}
+	pct := int(100 * elapsed / m.procTime)
+	remaining := m.procTime - elapsed
+	return "in_progress", &processingInfo{State: "in_progress", CheckAfterSecs: checkAfter(min(remaining, m.procTime/4+time.Millisecond)), ProgressPercent: max(1, min(pct, 99))}
+}
+
+func (m *media) info(now time.Time) MediaInfo {
+	st, _ := m.state(now)
+	size := m.totalBytes
+	if m.phase == phaseFinal {
+		size = m.size
+	}
+	mt := m.mediaType
+	if m.detected != "" {
+		mt = m.detected
+	}
+	return MediaInfo{
+		ID: m.id, MediaKey: m.key, API: m.api.String(), MediaType: mt, MediaCategory: m.category,
+		Size: size, SHA256: m.sha256, State: st, AltText: m.altText, Width: m.width, Height: m.height,
+		Segments: len(m.segments) + len(m.ordered), AdditionalOwners: m.owners,
+		CreatedAt: m.created, ExpiresAt: m.expires,
+	}
+}
+
+// flowError is a client mistake in a request or in the upload flow,
+// answered with 400 (or 404 for STATUS); msg is the text X sends for it.
+// It is the package's one error type: handlers classify with errors.As and
+// errors.Is, never by the text.
+type flowError struct{ msg string }
+
+func (e *flowError) Error() string { return "bad request: " + e.msg }
+
+// isFlowError reports whether err is a client mistake (a *flowError), as
+// opposed to a failure of the emulator itself.
+func isFlowError(err error) bool {
+	var fe *flowError
+	return errors.As(err, &fe)
+}
+
+// flowMessage is the text to send for a client mistake.
+func flowMessage(err error) string {
+	var fe *flowError
+	if errors.As(err, &fe) {
+		return fe.msg
+	}
+	return "Internal error"
+}
+
+// Mistakes of the chunked flow, with X's texts where X's are known.
+var (
+	errUnknownMedia   = &flowError{"Invalid or unknown media id."}
+	errExpiredMedia   = &flowError{"Expired media id."}
+	errNotUploading   = &flowError{"Media id already finalized."}
+	errFinalizing     = &flowError{"Media id is being finalized."}
+	errSegmentsAddUp  = &flowError{"Segments do not add up to provided total file size."}
+	errNoSegments     = &flowError{"No segments uploaded before FINALIZE."}
+	errSegmentIndex   = &flowError{"SegmentIndex must be between 0 and 999."}
+	errTooManyOwners  = &flowError{"additional_owners takes at most 100 user ids."}
+	errOwnerNotNumber = &flowError{"additional_owners must be numeric user ids."}
+)
+
+// lookup returns a live media id. Expired ones are dropped here.
+func (s *Server) lookup(id string) (*media, error) {
+	now := s.now()
+	s.mu.Lock()
+	m, ok := s.media[id]
+	if ok && !now.Before(m.expires) {
+		delete(s.media, id)
+		s.mu.Unlock()
+		m.release()
+		return nil, errExpiredMedia
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, errUnknownMedia
+	}
+	return m, nil
+}
+
+// create registers a new media id; it also sweeps expired ones now and then.
+func (s *Server) create(m *media) {
+	now := s.now()
+	m.id = s.newID(now)
+	m.key = keyPrefix(m.kind, m.category) + m.id
+	m.created, m.expires = now, now.Add(expiresAfter)
+	if m.segments == nil {
+		m.segments = make(map[int]*blob)
+	}
+	var dead []*media
+	s.mu.Lock()
+	s.media[m.id] = m
+	if now.Sub(s.lastSweep) > time.Minute {
+		s.lastSweep = now
+		for id, o := range s.media {
+			if !now.Before(o.expires) {
+				delete(s.media, id)
+				dead = append(dead, o)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range dead {
+		o.release()
+	}
+}
+
+// putSegment stores segment idx of m, replacing an earlier one.
+func (s *Server) putSegment(m *media, idx int, b *blob) error {
+	s.mu.Lock()
+	var old *blob
+	var err error
+	switch m.phase {
+	case phaseUploading:
+		old = m.segments[idx]
+		m.segments[idx] = b
+	case phaseFinalizing:
+		err = errFinalizing
+	default:
+		err = errNotUploading
+	}
+	s.mu.Unlock()
+	if err != nil {
+		b.remove()
+		return err
+	}
+	old.remove()
+	return nil
+}
+
+// finalize reassembles m's segments by index and analyses the bytes. A
+// second FINALIZE of a finalized id is answered with its current state.
+// The returned *procError is a problem with the bytes that a synchronous
+// FINALIZE reports as an error (asynchronous processing reports it later).
+func (s *Server) finalize(m *media, allowAsync bool) (*procError, error) {
+	s.mu.Lock()
+	switch m.phase {
+	case phaseFinal:
+		var problem *procError
+		if !m.async {
+			problem = m.failure
+		}
+		s.mu.Unlock()
+		return problem, nil
+	case phaseFinalizing:
+		s.mu.Unlock()
+		return nil, errFinalizing
+	}
+	idx := make([]int, 0, len(m.segments))
+	var sum int64
+	for i, b := range m.segments {
+		idx = append(idx, i)
+		sum += b.size
+	}
+	if len(idx) == 0 && m.totalBytes > 0 {
+		s.mu.Unlock()
+		return nil, errNoSegments
+	}
+	if sum != m.totalBytes {
+		s.mu.Unlock()
+		return nil, errSegmentsAddUp
+	}
+	sort.Ints(idx)
+	ordered := make([]*blob, len(idx))
+	for i, k := range idx {
+		ordered[i] = m.segments[k]
+	}
+	m.phase = phaseFinalizing
+	procTime, failProc := s.faults.ProcessingTime, s.faults.FailProcessing
+	s.mu.Unlock()
+
+	a, err := s.analyzeBlobs(ordered, m.totalBytes, m.kind)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		m.phase = phaseUploading
+		return nil, err
+	}
+	m.phase = phaseFinal
+	m.ordered, m.segments = ordered, map[int]*blob{}
+	m.size, m.sha256, m.detected, m.width, m.height = m.totalBytes, a.sha256, a.detected, a.width, a.height
+	m.finalizedAt = s.now()
+	m.async = allowAsync && (m.kind == kindVideo || m.kind == kindGIF && categories[m.category] != kindImage)
+	m.failure = a.problem
+	if m.async {
+		m.procTime = procTime
+		if m.failure == nil && failProc {
+			m.failure = invalidMedia("Unsupported video format")
+		}
+		return nil, nil
+	}
+	return m.failure, nil
+}
+
+func (s *Server) analyzeBlobs(parts []*blob, size int64, declared kind) (analysis, error) {
+	c, err := openConcat(parts)
+	if err != nil {
+		return analysis{}, err
+	}
+	defer c.Close()
+	return analyze(c, size, declared)
+}
