@@ -1,0 +1,458 @@
+package uploader
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeX is a small, strict stand-in for the X media API, for protocol
+// details the emulator does not expose (request order, content types,
+// fields, concurrency) and for tests that run inside synctest bubbles
+// (through handlerTransport, without sockets). End-to-end behaviour is
+// tested against the real emulator in e2e_test.go.
+type fakeX struct {
+	t *testing.T
+
+	mu        sync.Mutex
+	media     map[string]*fakeMedia
+	nextID    int
+	calls     []string // "INIT", "APPEND 3", "FINALIZE", "STATUS", "UPLOAD", "METADATA", "VERIFY"
+	inflight  int
+	maxFlight int
+	// proc is the processing script: FINALIZE answers proc[0], each STATUS
+	// the next entry (the last one repeats). nil: no processing_info.
+	proc []processingInfo
+	// hook, if set, runs first for every request; returning true means it
+	// answered the request itself.
+	hook func(op string, w http.ResponseWriter, r *http.Request) bool
+	// expires is expires_after_secs in answers.
+	expires int64
+}
+
+type fakeMedia struct {
+	id, mediaType, category string
+	owners                  []string
+	shared                  bool
+	total                   int64
+	segs                    map[int][]byte
+	data                    []byte
+	finalized               bool
+	polls                   int
+	altText                 string
+}
+
+func newFakeX(t *testing.T) *fakeX {
+	return &fakeX{t: t, media: map[string]*fakeMedia{}, nextID: 1000, expires: 86400}
+}
+
+// handlerTransport serves requests by calling a handler in-process: no
+// sockets, so it works inside synctest bubbles.
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	ht.h.ServeHTTP(rec, r)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
+func (f *fakeX) client() *http.Client { return &http.Client{Transport: handlerTransport{f}} }
+
+func (f *fakeX) newClient(opts Options) *Client {
+	if opts.BaseURL == "" {
+		opts.BaseURL = "https://fake.invalid"
+	}
+	return New(f.client(), opts)
+}
+
+func (f *fakeX) record(call string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+}
+
+func (f *fakeX) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeX) count(prefix string) int {
+	n := 0
+	for _, c := range f.Calls() {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeX) get(id string) *fakeMedia {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.media[id]
+}
+
+func (f *fakeX) only() *fakeMedia {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.media) != 1 {
+		f.t.Fatalf("fake holds %d media, want 1", len(f.media))
+	}
+	for _, m := range f.media {
+		return m
+	}
+	return nil
+}
+
+func (f *fakeX) forget(id string) {
+	f.mu.Lock()
+	delete(f.media, id)
+	f.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]any{{"code": 0, "message": msg}}})
+}
+
+func opOf(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/2/media/upload/initialize":
+		return "INIT"
+	case strings.HasSuffix(p, "/append"):
+		return "APPEND"
+	case strings.HasSuffix(p, "/finalize"):
+		return "FINALIZE"
+	case p == "/2/media/upload" && r.Method == http.MethodGet:
+		return "STATUS"
+	case p == "/2/media/upload":
+		return "UPLOAD"
+	case p == "/2/media/metadata", p == "/1.1/media/metadata/create.json":
+		return "METADATA"
+	case p == "/2/users/me", p == "/1.1/account/verify_credentials.json":
+		return "VERIFY"
+	case p == v11Upload && r.Method == http.MethodGet:
+		return "STATUS"
+	case p == v11Upload && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded":
+		_ = r.ParseForm()
+		return r.PostForm.Get("command")
+	case p == v11Upload:
+		return "MULTIPART"
+	}
+	return "UNKNOWN"
+}
+
+func (f *fakeX) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := opOf(r)
+	if f.hook != nil && f.hook(op, w, r) {
+		return
+	}
+	v11 := strings.HasPrefix(r.URL.Path, "/1.1/")
+	switch op {
+	case "INIT":
+		f.init(w, r, v11)
+	case "APPEND", "MULTIPART", "UPLOAD":
+		f.multipart(w, r, v11)
+	case "FINALIZE":
+		id := r.PostForm.Get("media_id")
+		if !v11 {
+			id = strings.Split(r.URL.Path, "/")[4]
+		}
+		f.record("FINALIZE")
+		f.finalize(w, id, v11)
+	case "STATUS":
+		if r.URL.Query().Get("command") != "STATUS" {
+			fail(w, 400, "command=STATUS missing")
+			return
+		}
+		f.record("STATUS")
+		f.status(w, r.URL.Query().Get("media_id"), v11)
+	case "METADATA":
+		f.metadata(w, r, v11)
+	case "VERIFY":
+		f.record("VERIFY")
+		if v11 {
+			writeJSON(w, 200, map[string]any{"screen_name": "fakeuser"})
+		} else {
+			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "1", "username": "fakeuser", "name": "Fake"}})
+		}
+	default:
+		fail(w, 404, "Sorry, that page does not exist")
+	}
+}
+
+func (f *fakeX) newMedia(typ, cat string, total int64) *fakeMedia {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	m := &fakeMedia{id: strconv.Itoa(f.nextID), mediaType: typ, category: cat, total: total, segs: map[int][]byte{}}
+	f.media[m.id] = m
+	return m
+}
+
+func (f *fakeX) init(w http.ResponseWriter, r *http.Request, v11 bool) {
+	f.record("INIT")
+	var body v2InitBody
+	if v11 {
+		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			fail(w, 400, "INIT must be form-urlencoded")
+			return
+		}
+		body.MediaType = r.PostForm.Get("media_type")
+		body.TotalBytes, _ = strconv.ParseInt(r.PostForm.Get("total_bytes"), 10, 64)
+		body.MediaCategory = r.PostForm.Get("media_category")
+		if o := r.PostForm.Get("additional_owners"); o != "" {
+			body.AdditionalOwners = strings.Split(o, ",")
+		}
+		body.Shared = r.PostForm.Get("shared") == "true"
+	} else {
+		if r.Header.Get("Content-Type") != "application/json" {
+			fail(w, 400, "Requests with bodies must have content-type of application/json.")
+			return
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			fail(w, 400, "bad initialize body: "+err.Error())
+			return
+		}
+	}
+	if body.MediaType == "" || body.TotalBytes <= 0 {
+		fail(w, 400, "media_type and total_bytes are required")
+		return
+	}
+	m := f.newMedia(body.MediaType, body.MediaCategory, body.TotalBytes)
+	m.owners, m.shared = body.AdditionalOwners, body.Shared
+	f.answer(w, 202, m, v11, nil)
+}
+
+func (f *fakeX) answer(w http.ResponseWriter, status int, m *fakeMedia, v11 bool, extra map[string]any) {
+	obj := map[string]any{"media_key": "7_" + m.id, "expires_after_secs": f.expires}
+	if v11 {
+		obj["media_id_string"] = m.id
+	} else {
+		obj["id"] = m.id
+	}
+	for k, v := range extra {
+		obj[k] = v
+	}
+	if v11 {
+		writeJSON(w, status, obj)
+	} else {
+		writeJSON(w, status, map[string]any{"data": obj})
+	}
+}
+
+func (f *fakeX) multipart(w http.ResponseWriter, r *http.Request, v11 bool) {
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "multipart/form-data; boundary=") {
+		fail(w, 400, "Request body is not valid JSON.")
+		return
+	}
+	if _, params, err := mime.ParseMediaType(ct); err != nil || params["boundary"] == "" {
+		fail(w, 400, "bad multipart content type")
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		fail(w, 400, err.Error())
+		return
+	}
+	fields := map[string]string{}
+	var data []byte
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fail(w, 400, "multipart: "+err.Error())
+			return
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			fail(w, 400, "multipart: "+err.Error())
+			return
+		}
+		if p.FormName() == "media" {
+			if p.FileName() == "" {
+				fail(w, 400, "media part without filename")
+				return
+			}
+			data = b
+		} else {
+			fields[p.FormName()] = string(b)
+		}
+	}
+	cmd := fields["command"]
+	if !v11 {
+		cmd = "APPEND"
+		if r.URL.Path == "/2/media/upload" {
+			cmd = ""
+		}
+	}
+	switch cmd {
+	case "":
+		f.record("UPLOAD")
+		cat := fields["media_category"]
+		if cat == "" {
+			fail(w, 400, "media_category is required")
+			return
+		}
+		m := f.newMedia(http.DetectContentType(data), cat, int64(len(data)))
+		m.data, m.finalized = data, true
+		if o := fields["additional_owners"]; o != "" {
+			m.owners = strings.Split(o, ",")
+		}
+		f.answer(w, 200, m, v11, map[string]any{"size": len(data), "image": map[string]any{"image_type": m.mediaType, "w": 64, "h": 48}})
+	case "APPEND":
+		id := fields["media_id"]
+		if !v11 {
+			id = strings.Split(r.URL.Path, "/")[4]
+		}
+		idx, err := strconv.Atoi(fields["segment_index"])
+		f.record("APPEND " + fields["segment_index"])
+		if err != nil || idx < 0 || idx > 999 {
+			fail(w, 400, "SegmentIndex must be between 0 and 999.")
+			return
+		}
+		f.mu.Lock()
+		m := f.media[id]
+		if m == nil || m.finalized {
+			f.mu.Unlock()
+			fail(w, 404, "media id not found")
+			return
+		}
+		m.segs[idx] = data
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		fail(w, 400, "unknown command "+cmd)
+	}
+}
+
+func (f *fakeX) finalize(w http.ResponseWriter, id string, v11 bool) {
+	f.mu.Lock()
+	m := f.media[id]
+	if m == nil {
+		f.mu.Unlock()
+		fail(w, 404, "media id not found")
+		return
+	}
+	if !m.finalized {
+		var buf bytes.Buffer
+		for i := range len(m.segs) {
+			s, ok := m.segs[i]
+			if !ok {
+				f.mu.Unlock()
+				fail(w, 400, fmt.Sprintf("segment %d missing", i))
+				return
+			}
+			buf.Write(s)
+		}
+		if int64(buf.Len()) != m.total {
+			f.mu.Unlock()
+			fail(w, 400, "Segments do not add up to provided total file size.")
+			return
+		}
+		m.data, m.finalized = buf.Bytes(), true
+	}
+	extra := map[string]any{"size": m.total}
+	if len(f.proc) > 0 {
+		extra["processing_info"] = f.proc[0]
+	}
+	f.mu.Unlock()
+	f.answer(w, 201, m, v11, extra)
+}
+
+func (f *fakeX) status(w http.ResponseWriter, id string, v11 bool) {
+	f.mu.Lock()
+	m := f.media[id]
+	if m == nil || !m.finalized || len(f.proc) == 0 {
+		f.mu.Unlock()
+		writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+		return
+	}
+	m.polls++
+	pi := f.proc[min(m.polls, len(f.proc)-1)]
+	f.mu.Unlock()
+	f.answer(w, 200, m, v11, map[string]any{"size": m.total, "processing_info": pi})
+}
+
+func (f *fakeX) metadata(w http.ResponseWriter, r *http.Request, v11 bool) {
+	f.record("METADATA")
+	var body struct {
+		ID       string  `json:"id"`
+		MediaID  string  `json:"media_id"`
+		AltText  altText `json:"alt_text"`
+		Metadata struct {
+			AltText altText `json:"alt_text"`
+		} `json:"metadata"`
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/json" {
+		fail(w, 400, "metadata must be JSON")
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		fail(w, 400, err.Error())
+		return
+	}
+	id, text := body.ID, body.Metadata.AltText.Text
+	if v11 {
+		id, text = body.MediaID, body.AltText.Text
+	}
+	f.mu.Lock()
+	m := f.media[id]
+	if m != nil {
+		m.altText = text
+	}
+	f.mu.Unlock()
+	if m == nil {
+		fail(w, 400, "media id not found")
+		return
+	}
+	if v11 {
+		w.WriteHeader(200)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "associated_metadata": map[string]any{"alt_text": map[string]any{"text": text}}}})
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
+
+// deterministic test bytes.
+func testBytes(n int, seed byte) []byte {
+	b := make([]byte, n)
+	x := uint32(seed) + 1
+	for i := range b {
+		x = x*1664525 + 1013904223
+		b[i] = byte(x >> 24)
+	}
+	return b
+}
