@@ -238,7 +238,7 @@ func expiresIn(e manifest.Entry, now time.Time) string {
 	if d <= 0 {
 		return "expired"
 	}
-	return d.Round(time.Minute).String()
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 func orDash(s string) string {
