@@ -116,6 +116,9 @@ Drop JPEG, PNG, GIF or MP4 files into the inbox to upload them. Ctrl-C stops.
 	if eerr := <-emuDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
 		err = eerr
 	}
+	if err == nil {
+		fmt.Fprintf(a.stdout, "\ndemo stopped; the manifest stays in %s\n", cfg.Folders[0].Manifest)
+	}
 	return err
 }
 
