@@ -132,13 +132,9 @@ func (s *Server) v11Simple(c *call, f *uploadForm) {
 			c.v11Legacy(http.StatusBadRequest, "Invalid media_category "+raw)
 			return
 		}
-		switch categories[category] {
-		case kindVideo:
-			f.media.remove()
-			c.v11Legacy(http.StatusBadRequest, "media_category "+category+" needs the chunked upload (INIT/APPEND/FINALIZE).")
-			return
-		}
-		if category == "tweet_gif" || category == "dm_gif" {
+		// "For certain types of data (tweet_gif, tweet_video and
+		// amplify_video), you need to use the chunked upload end-point."
+		if k := categories[category]; k == kindVideo || k == kindGIF {
 			f.media.remove()
 			c.v11Legacy(http.StatusBadRequest, "media_category "+category+" needs the chunked upload (INIT/APPEND/FINALIZE).")
 			return
