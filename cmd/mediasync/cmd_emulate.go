@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/emulator"
 )
 
@@ -16,7 +15,7 @@ func (a *app) emulateCmd() *cobra.Command {
 	var (
 		listen, store, bandwidth, logLevel string
 		creds                              emulator.Credentials
-		f                                  emulator.Faults
+		f                                  = emulator.DefaultFaults()
 	)
 	cmd := &cobra.Command{
 		Use:   "emulate",
@@ -34,11 +33,14 @@ prints at start.`,
 			log := newLogger(a.stderr, logLevel, "auto")
 			fillEmulatorCreds(&creds)
 			if bandwidth != "" {
-				n, err := config.ParseSize(bandwidth)
+				n, err := emulator.ParseSize(bandwidth)
 				if err != nil {
 					return usageError{fmt.Errorf("--bandwidth: %w", err)}
 				}
 				f.Bandwidth = n
+			}
+			if err := f.Validate(); err != nil {
+				return usageError{err}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -62,15 +64,15 @@ prints at start.`,
 	fl.StringVar(&creds.AccessToken, "access-token", "", "OAuth 1.0a access token")
 	fl.StringVar(&creds.AccessTokenSecret, "access-token-secret", "", "OAuth 1.0a access token secret")
 	fl.StringVar(&creds.BearerToken, "bearer-token", "", "OAuth 2.0 user bearer token to accept (v2)")
-	fl.DurationVar(&f.Latency, "latency", 0, "latency added to every request, e.g. 50ms")
+	fl.DurationVar(&f.Latency, "latency", f.Latency, "latency added to every request, e.g. 50ms")
 	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
-	fl.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered with a retryable 5xx (0..1)")
-	fl.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is cut mid-body (0..1)")
-	fl.IntVar(&f.RateLimit, "rate-limit", 0, "requests per endpoint per window (default: X's real limits)")
-	fl.DurationVar(&f.RateWindow, "rate-window", 0, "rate-limit window (default: X's real windows)")
-	fl.DurationVar(&f.ProcessingTime, "processing-time", 0, "how long video and GIF processing takes (default 2s)")
-	fl.BoolVar(&f.FailProcessing, "fail-processing", false, "make video and GIF processing fail")
-	fl.Int64Var(&f.Seed, "seed", 0, "seed for the random faults, to make them repeatable")
+	fl.Float64Var(&f.FailRate, "fail-rate", f.FailRate, "share of requests answered with a retryable 5xx (0..1)")
+	fl.Float64Var(&f.DropRate, "drop-rate", f.DropRate, "share of requests whose connection is cut mid-body (0..1)")
+	fl.IntVar(&f.RateLimit, "rate-limit", f.RateLimit, "requests per endpoint per window (default: X's real limits)")
+	fl.DurationVar(&f.RateWindow, "rate-window", f.RateWindow, "rate-limit window (default: X's real windows)")
+	fl.DurationVar(&f.ProcessingTime, "processing-time", f.ProcessingTime, "how long video and GIF processing takes")
+	fl.BoolVar(&f.FailProcessing, "fail-processing", f.FailProcessing, "make video and GIF processing fail")
+	fl.Int64Var(&f.Seed, "seed", f.Seed, "seed for the random faults, to make them repeatable")
 	fl.StringVar(&logLevel, "log-level", "info", "debug | info | warn | error")
 	return cmd
 }
