@@ -68,6 +68,9 @@ func (a *Agent) process(ctx context.Context, j job) {
 			a.undelete(ctx, j, prev, log)
 			return
 		case manifest.Failed:
+			if j.explicit {
+				break // asked for by name: try again now, whatever happened before
+			}
 			if prev.Error == nil || prev.Error.Permanent {
 				a.undelete(ctx, j, prev, log)
 				return
@@ -104,7 +107,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		}
 		// Most often a permission problem: retried with growing delays, so fixing the permissions
 		// is enough, and the reason is in the manifest meanwhile.
-		a.fail(ctx, j, manifest.Entry{Attempts: prev.Attempts}, fmt.Errorf("open: %w", err), log)
+		a.fail(ctx, j, manifest.Entry{Size: j.size, MTime: j.mtime, Attempts: prev.Attempts + 1}, fmt.Errorf("open: %w", err), log)
 		return
 	}
 	defer file.Close()
@@ -120,7 +123,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	sum, err := hashFile(ctx, file, size)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.fail(ctx, j, manifest.Entry{Size: size, MTime: mtime, Attempts: prev.Attempts}, fmt.Errorf("read: %w", err), log)
+			a.fail(ctx, j, manifest.Entry{Size: size, MTime: mtime, Attempts: prev.Attempts + 1}, fmt.Errorf("read: %w", err), log)
 		}
 		return
 	}
