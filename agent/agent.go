@@ -273,7 +273,7 @@ func (a *Agent) watchOptions() watcher.Options {
 	for _, f := range a.folders {
 		r := watcher.Root{Path: f.Path, Recursive: f.Recursive, Match: f.match}
 		if d := filepath.Dir(f.Manifest); !isUnder(d, filepath.Join(f.Path, ".mediasync")) {
-			r.Exclude = append(r.Exclude, f.Manifest, f.Manifest+".lock")
+			r.Exclude = append(r.Exclude, f.Manifest, manifest.LockPath(f.Manifest), manifest.JournalPath(f.Manifest))
 		}
 		if dir, ok := moveDir(f.Folder); ok && isUnder(dir, f.Path) {
 			r.Exclude = append(r.Exclude, dir)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -45,20 +47,56 @@ func DefaultPath(folder string) string {
 	return filepath.Join(folder, ".mediasync", "manifest.json")
 }
 
-// Read loads the manifest at path for a reader (status, get, a posting step). It takes no lock and
-// never blocks or disturbs the writer: writes replace the file atomically, so Read sees a whole
-// version. A missing file gives an error wrapping [fs.ErrNotExist]; an unparsable one an error
-// wrapping [ErrCorrupt]; a newer format one wrapping [ErrNewerVersion].
+// Read loads the manifest at path for a reader (status, get, a posting step), with the changes
+// recorded in its journal. It takes no lock and never blocks or disturbs the writer: the manifest
+// is replaced atomically and the journal only grows until a checkpoint, so Read sees a whole
+// version; if a checkpoint replaces the manifest while Read runs, it reads again. A missing
+// manifest gives an error wrapping [fs.ErrNotExist]; an unparsable one an error wrapping
+// [ErrCorrupt]; a newer format one wrapping [ErrNewerVersion]. UpdatedAt is the time of the last
+// change read.
 func Read(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
+	for attempt := 0; ; attempt++ {
+		m, fi, err := readOnce(path)
+		if err != nil {
+			return nil, err
+		}
+		now, err := os.Stat(path)
+		if (err == nil && os.SameFile(fi, now)) || attempt == 9 {
+			return m, nil
+		}
+	}
+}
+
+func readOnce(path string) (*Manifest, os.FileInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
+	}
+	fi, err := f.Stat()
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(f)
+	}
+	f.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
 	}
 	m, err := decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read manifest %s: %w", path, err)
 	}
-	return m, nil
+	jdata, err := os.ReadFile(JournalPath(path))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
+	}
+	_, last, err := replay(jdata, m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read manifest %s: %s: %w", path, JournalPath(path), err)
+	}
+	if last.After(m.UpdatedAt) {
+		m.UpdatedAt = last
+	}
+	return m, fi, nil
 }
 
 // decode parses and checks a manifest. Times come back in UTC; Files is never nil.

@@ -5,34 +5,53 @@
 // # Writers and readers
 //
 // A folder's manifest has exactly one writer, a [Store] from [Open]. Readers (mediasync status and
-// get, posting scripts) use [Read] or read the file themselves; they take no lock and never block
+// get, posting scripts) use [Read] or parse the file themselves; they take no lock and never block
 // or slow the writer.
+//
+// Files beside each other: manifest.json (the manifest), manifest.json.lock (the writer's lock),
+// manifest.json.journal (recent commits of a large manifest, see below) and, only while a write is
+// in flight or after a crash, .manifest.json.tmp-*.
 //
 // # Guarantees
 //
-//   - Durable commit: [Store.Put] returns nil only after a manifest file holding the entry has been
-//     written to a temp file in the same directory, fsynced, closed, renamed over the manifest, and
-//     the directory fsynced. The agent treats that nil as the commit point (e.g. before moving the
-//     file with after_upload: move).
+//   - Durable commit: [Store.Put] returns nil only after the entry is durable: a manifest file
+//     holding it was written to a temp file in the same directory, fsynced, closed, renamed over the
+//     manifest, and the directory fsynced; or, for a large manifest, the entry was appended to the
+//     journal and the journal fsynced. The agent treats that nil as the commit point (e.g. before
+//     moving the file with after_upload: move).
 //   - Never torn: the file is only ever replaced by rename, so a reader at any moment sees a whole
 //     old or a whole new version. A crash at any point leaves the old or the new version; temp
 //     files a crash leaves behind (".manifest.json.tmp-*") are removed by the next [Open].
-//   - Failed writes lose nothing: on any write error (ENOSPC, EIO, ...) the temp file is removed, the
-//     previous manifest stays intact, Put returns the wrapped error ("write manifest PATH: write
+//   - Failed writes lose nothing: on any write error (ENOSPC, EIO, ...) the temp file is removed (or
+//     the journal cut back to its last whole record), the previous manifest stays intact, Put returns the wrapped error ("write manifest PATH: write
 //     TMP: no space left on device"), and the change stays in memory; the next successful write
 //     (any later Put, or Close) includes it.
 //   - Group commit: Puts arriving while a write is in flight are written together by the next one,
 //     and each returns when the write carrying it is durable. A burst of N Puts costs far fewer
 //     than N rewrites (see [Stats] and bench/manifest.sh).
-//   - Every write rewrites the whole file (about 580 bytes per uploaded entry), so changes whose
-//     loss on a crash only costs repeated work (a file seen as pending, the acknowledged segments
-//     of a chunked upload) should use [Store.Stage], which is written with the next Put, [Store.Flush]
-//     or [Store.Close] instead of costing a write of its own.
+//   - Changes whose loss on a crash only costs repeated work (a file seen as pending, the
+//     acknowledged segments of a chunked upload) should use [Store.Stage]: written with the next
+//     Put, [Store.Flush] or [Store.Close] instead of costing a write of their own.
 //   - Never reset: a manifest that cannot be parsed makes [Open] and [Read] fail with an error
 //     wrapping [ErrCorrupt] that names the file; the file is left untouched. A manifest of a newer
 //     format version gives [ErrNewerVersion] and is never overwritten.
 //   - Bytes: UTF-8 JSON, two-space indent, keys sorted, times RFC 3339 in UTC, trailing newline;
 //     exactly json.MarshalIndent(m, "", "  ") + "\n" (golden-tested).
+//
+// # The journal
+//
+// A manifest holds about 580 bytes per uploaded entry, and rewriting all of it on every commit
+// would make a backlog of tens of thousands of files quadratic (10,000 uploads into one folder:
+// 2 MB of manifest written per upload). So while the manifest is small (under 256 KiB, some 450
+// entries) every commit rewrites it; once it is larger, a commit appends just the changed entries
+// to manifest.json.journal (length- and CRC-framed records), and the manifest is rewritten (a
+// checkpoint, after which the journal is removed) when the journal reaches half the manifest's
+// size, when a commit finds the last checkpoint over 10 s old, 10 s after a burst's last journal
+// append (a timer), and on Close. [Read] and [Open] replay the journal: a record names the
+// checkpoint it extends by that checkpoint's updated_at, so records of an older checkpoint are
+// ignored, and a record torn by a crash can only be the last one and is dropped. A program that
+// parses manifest.json itself sees every commit, for a large manifest up to about 10 s late;
+// mediasync status and get (and anything using [Read]) see it at once.
 //
 // # Keys and errors
 //
@@ -44,8 +63,9 @@
 // # Cancellation
 //
 // Nothing here takes a context: a write is a few local file operations and is never abandoned
-// half-way (on a hung network mount, Put waits as long as the file system does). The package
-// starts no goroutines and owns no channels.
+// half-way (on a hung network mount, Put waits as long as the file system does). The only
+// goroutine is the journal's checkpoint timer (time.AfterFunc), stopped by [Store.Close]; the
+// package owns no channels.
 //
 // # Locking
 //

@@ -15,8 +15,9 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// Store is the one writer of a folder's manifest. It holds the manifest in memory and writes the
-// whole file atomically on every change, batching concurrent changes into one write (group commit).
+// Store is the one writer of a folder's manifest. It holds the manifest in memory and makes every
+// change durable before Put returns, by rewriting the file atomically or, for a large manifest, by
+// appending to its journal; changes that arrive together share one write (group commit).
 // It is safe for concurrent use.
 type Store struct {
 	path   string
@@ -40,7 +41,25 @@ type Store struct {
 
 	buf     bytes.Buffer // owned by the writer in flight
 	members [][]byte     // owned by the writer in flight
+
+	// Journal state (journal.go); changed only by the writer in flight, with s.mu held.
+	dirty          map[string]struct{} // keys changed since the last durable write
+	base           time.Time           // updated_at of the manifest file on disk
+	fbytes         int64               // its size; 0 when there is none
+	jf             *os.File            // the journal, open for appending
+	jbytes         int64               // the journal's length
+	broken         bool                // a failed append could not be cut back: checkpoint next
+	lastCheckpoint time.Time
+	timer          *time.Timer   // checkpoints a journal left behind by a burst
+	smallFile      int64         // manifests smaller than this are always rewritten whole
+	maxLag         time.Duration // the manifest file trails the journal by at most about this much
 }
+
+// Defaults of the journal policy (see journal.go).
+const (
+	defaultSmallFile = 256 << 10
+	defaultMaxLag    = 10 * time.Second
+)
 
 type writeResult struct {
 	upTo uint64 // changes 1..upTo were in the write
@@ -50,9 +69,10 @@ type writeResult struct {
 // Stats counts a store's work since Open, for metrics and benchmarks.
 type Stats struct {
 	Puts         int64 // Put, PutMany and Stage calls
-	Writes       int64 // manifest files written (committed or failed)
+	Writes       int64 // durable writes tried: checkpoints and journal appends
+	Checkpoints  int64 // whole manifest files written
 	FailedWrites int64
-	BytesWritten int64 // bytes of committed manifest files
+	BytesWritten int64 // bytes of committed manifest files and journal records
 }
 
 // hooks are test seams; production code leaves them nil.
@@ -60,6 +80,7 @@ type hooks struct {
 	now          func() time.Time
 	wrapTemp     func(f *os.File) writeSyncer // replaces the temp file as the writer (full-disk tests)
 	beforeRename func(tmp string) error       // runs after the temp file is durable, before the rename
+	wrapJournal  func(f *os.File) writeSyncer // replaces the journal as the writer
 }
 
 // Open opens the manifest at path (usually [DefaultPath](folder)) as its only writer.
@@ -80,7 +101,8 @@ func open(path, folder string, h hooks) (*Store, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	s := &Store{path: path, folder: folder, perm: 0o644, hooks: h, enc: make(map[string][]byte)}
+	s := &Store{path: path, folder: folder, perm: 0o644, hooks: h, enc: make(map[string][]byte),
+		dirty: make(map[string]struct{}), smallFile: defaultSmallFile, maxLag: defaultMaxLag}
 	if err := os.MkdirAll(dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open manifest: %w", err)
 	}
@@ -95,6 +117,7 @@ func open(path, folder string, h hooks) (*Store, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.files = make(map[string]Entry)
+		os.Remove(JournalPath(path)) // records of a manifest that is gone extend nothing
 	case err != nil:
 		release(l)
 		return nil, fmt.Errorf("open manifest: %w", err)
@@ -104,10 +127,32 @@ func open(path, folder string, h hooks) (*Store, error) {
 			release(l)
 			return nil, fmt.Errorf("open manifest %s: %w; the file was left untouched: repair it or move it aside", path, err)
 		}
-		s.files = m.Files
-		s.keys = slices.Sorted(maps.Keys(m.Files))
+		s.base, s.fbytes = m.UpdatedAt, int64(len(data))
 		if fi, err := os.Stat(path); err == nil {
 			s.perm = fi.Mode().Perm()
+		}
+		jp := JournalPath(path)
+		jdata, err := os.ReadFile(jp)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			release(l)
+			return nil, fmt.Errorf("open manifest: %w", err)
+		}
+		valid, _, err := replay(jdata, m)
+		if err != nil {
+			release(l)
+			return nil, fmt.Errorf("open manifest %s: %s: %w; the files were left untouched: repair or move them aside", path, jp, err)
+		}
+		if valid < len(jdata) { // cut off what a crash left half-written
+			if err := os.Truncate(jp, int64(valid)); err != nil {
+				release(l)
+				return nil, fmt.Errorf("open manifest: %w", err)
+			}
+		}
+		s.jbytes = int64(valid)
+		s.files = m.Files
+		s.keys = slices.Sorted(maps.Keys(m.Files))
+		if s.jbytes > 0 { // fold the journal into the manifest soon, even if nothing changes
+			s.timer = time.AfterFunc(s.maxLag, s.lagCheckpoint)
 		}
 	}
 	return s, nil
@@ -149,8 +194,8 @@ func (s *Store) Stats() Stats {
 	return s.stats
 }
 
-// Put records e as the entry of rel and returns once a manifest file containing it is durable on
-// disk: a nil return is the commit point. It sets e.UpdatedAt to the current time and stores all
+// Put records e as the entry of rel and returns once it is durable on disk, in the manifest or its
+// journal: a nil return is the commit point. It sets e.UpdatedAt to the current time and stores all
 // times in UTC. Puts that arrive while a write is in flight are written together by the next one.
 //
 // An invalid rel or state gives an error wrapping [ErrInvalid] and changes nothing. When the write
@@ -221,6 +266,7 @@ func (s *Store) apply(entries map[string]Entry, wait bool) error {
 		}
 		s.files[rel] = p.e
 		s.enc[rel] = p.enc
+		s.dirty[rel] = struct{}{}
 	}
 	s.seq++
 	s.stats.Puts++
@@ -260,21 +306,108 @@ func (s *Store) commit(want uint64) error {
 			}
 			continue
 		}
-		s.writing = true
-		s.done = make(chan struct{})
-		upTo := s.seq
-		err := s.write()
-		if err == nil {
-			s.durable = max(s.durable, upTo)
-		}
-		s.last = writeResult{upTo: upTo, err: err}
-		s.writing = false
-		close(s.done)
-		if err != nil {
+		if err := s.lead(false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// lead makes every change so far durable, as the one writer in flight: a journal append, or a
+// checkpoint when checkpoint is set or the policy asks for one. s.mu is held, s.writing is not set.
+func (s *Store) lead(checkpoint bool) error {
+	s.writing = true
+	s.done = make(chan struct{})
+	upTo := s.seq
+	now := s.hooks.now()
+	var err error
+	if checkpoint || s.fbytes == 0 || s.fbytes < s.smallFile || s.broken ||
+		s.jbytes >= s.fbytes/2 || now.Sub(s.lastCheckpoint) >= s.maxLag {
+		err = s.checkpoint(now)
+	} else {
+		err = s.journal(now)
+	}
+	if err == nil {
+		s.durable = max(s.durable, upTo)
+	}
+	s.last = writeResult{upTo: upTo, err: err}
+	s.writing = false
+	close(s.done)
+	return err
+}
+
+// checkpoint rewrites the manifest with the whole state and drops the journal.
+func (s *Store) checkpoint(now time.Time) error {
+	dirty := s.dirty
+	s.dirty = make(map[string]struct{})
+	if err := s.write(); err != nil {
+		for k := range dirty {
+			s.dirty[k] = struct{}{}
+		}
+		return err
+	}
+	s.stats.Checkpoints++
+	s.lastCheckpoint = now
+	s.dropJournal()
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	return nil
+}
+
+// journal appends the entries changed since the last durable write to the journal.
+func (s *Store) journal(now time.Time) error {
+	dirty := s.dirty
+	s.dirty = make(map[string]struct{})
+	members := make([][]byte, 0, len(dirty))
+	for k := range dirty {
+		members = append(members, s.enc[k]) // set by apply for every dirty key
+	}
+	base := s.base
+	s.mu.Unlock()
+	rec, err := frameRecord(base, now.UTC(), members)
+	broken := false
+	if err == nil {
+		broken, err = s.appendJournal(rec)
+	}
+	s.mu.Lock()
+	s.stats.Writes++
+	if err != nil {
+		s.stats.FailedWrites++
+		s.broken = s.broken || broken
+		for k := range dirty {
+			s.dirty[k] = struct{}{}
+		}
+		return err
+	}
+	s.jbytes += int64(len(rec))
+	s.stats.BytesWritten += int64(len(rec))
+	if s.timer == nil {
+		s.timer = time.AfterFunc(s.maxLag, s.lagCheckpoint)
+	}
+	return nil
+}
+
+// lagCheckpoint runs from a timer: it folds the journal into the manifest when no write has done
+// so within the lag bound, so that programs reading the manifest file see every commit soon.
+// A failure is counted in Stats and retried after another lag bound.
+func (s *Store) lagCheckpoint() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer = nil
+	for s.writing {
+		done := s.done
+		s.mu.Unlock()
+		<-done
+		s.mu.Lock()
+	}
+	if s.closed || s.jbytes == 0 || s.timer != nil {
+		return
+	}
+	if err := s.lead(true); err != nil && !s.closed {
+		s.timer = time.AfterFunc(s.maxLag, s.lagCheckpoint)
+	}
 }
 
 // addKey records a new key. A few are inserted in order; many at once are appended and sorted by
@@ -312,6 +445,9 @@ func (s *Store) write() error {
 		s.members = append(s.members, m)
 	}
 	now := s.hooks.now().UTC()
+	if !now.After(s.base) { // updated_at identifies the checkpoint for the journal: keep it increasing
+		now = s.base.Add(time.Nanosecond)
+	}
 	s.mu.Unlock()
 
 	s.buf.Reset()
@@ -332,11 +468,12 @@ func (s *Store) write() error {
 		return err
 	}
 	s.stats.BytesWritten += n
+	s.base, s.fbytes = now, n
 	return nil
 }
 
-// Close writes staged changes and any change whose write failed earlier (one attempt), then
-// releases the lock.
+// Close writes staged changes and any change whose write failed earlier (one attempt), folds the
+// journal into the manifest file, stops the checkpoint timer and releases the lock.
 // Puts after Close fail with [ErrClosed]. Close waits for a write in flight; calling it again
 // returns nil.
 func (s *Store) Close() error {
@@ -346,7 +483,24 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
 	err := s.commit(s.seq)
+	for err == nil && s.writing { // a timer's checkpoint in flight
+		done := s.done
+		s.mu.Unlock()
+		<-done
+		s.mu.Lock()
+	}
+	if err == nil && s.jbytes > 0 {
+		err = s.lead(true) // leave a complete manifest file behind
+	}
+	if s.jf != nil {
+		s.jf.Close()
+		s.jf = nil
+	}
 	s.mu.Unlock()
 	if rerr := release(s.lock); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("close manifest %s: %w", s.path, rerr))

@@ -55,6 +55,23 @@ func helper(mode, path string) int {
 		}
 		s.Put("new.jpg", Entry{State: Uploaded, MediaIDString: "2"})
 		return 1
+	case "journal":
+		// Commit forever in journal mode, saying which entry each returned Put made durable.
+		s, err := Open(path, "/f")
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		s.smallFile, s.maxLag = 0, time.Hour
+		s.lastCheckpoint = time.Now()
+		for i := 0; ; i++ {
+			rel := fmt.Sprintf("c%06d.jpg", i)
+			if err := s.Put(rel, uploadedEntry(i)); err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+			fmt.Println("committed", rel)
+		}
 	}
 	return 2
 }
@@ -799,5 +816,64 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if !reflect.DeepEqual(m.Files, want) {
 		t.Errorf("file after Close differs from the final state")
+	}
+}
+
+// TestCrashDuringJournalCommits SIGKILLs a writer that commits through the journal as fast as it
+// can: every Put it reported as returned is there after reopening, and the files parse.
+func TestCrashDuringJournalCommits(t *testing.T) {
+	folder := t.TempDir()
+	path := DefaultPath(folder)
+	s, err := Open(path, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := make(map[string]Entry)
+	for i := range 100 {
+		seed[relName(i)] = uploadedEntry(i)
+	}
+	if err := s.PutMany(seed); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	for round := range 3 {
+		cmd := helperCmd(t, "journal", path)
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(stdout)
+		var committed []string
+		for len(committed) < 30*(round+1) {
+			line, err := r.ReadString('\n')
+			rel, ok := strings.CutPrefix(strings.TrimSpace(line), "committed ")
+			if err != nil || !ok {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("helper said %q (%v)", line, err)
+			}
+			committed = append(committed, rel)
+		}
+		cmd.Process.Kill() // mid-commit, most likely
+		cmd.Wait()
+
+		m, err := Read(path)
+		if err != nil {
+			t.Fatalf("round %d: Read after kill: %v", round, err)
+		}
+		s, err := Open(path, "/f")
+		if err != nil {
+			t.Fatalf("round %d: Open after kill: %v", round, err)
+		}
+		for _, rel := range committed {
+			if e, ok := s.Get(rel); !ok || e.State != Uploaded {
+				t.Errorf("round %d: committed %s lost after kill", round, rel)
+			}
+			if _, ok := m.Files[rel]; !ok {
+				t.Errorf("round %d: Read misses committed %s", round, rel)
+			}
+		}
+		s.Close()
 	}
 }

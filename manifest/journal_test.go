@@ -1,0 +1,349 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// journalStore opens a store that journals commits (no size threshold, no lag timer), with 51
+// entries checkpointed.
+func journalStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	folder := t.TempDir()
+	path := DefaultPath(folder)
+	s, err := Open(path, folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.smallFile, s.maxLag = 0, time.Hour
+	s.lastCheckpoint = time.Now()
+	seed := map[string]Entry{"first.jpg": {State: Uploaded, MediaIDString: "1"}}
+	for i := range 50 {
+		seed[relName(i)] = uploadedEntry(i) // ~29 KB: room for a few journal records
+	}
+	if err := s.PutMany(seed); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+// crash releases the store's lock without writing anything more, as a killed process does.
+func crash(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.Lock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.jf != nil {
+		s.jf.Close()
+		s.jf = nil
+	}
+	s.mu.Unlock()
+	if err := s.lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestJournalCommits(t *testing.T) {
+	s, path := journalStore(t)
+	file, _ := os.ReadFile(path)
+	for i := range 5 {
+		if err := s.Put(fmt.Sprintf("j%d.jpg", i), uploadedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if st.Checkpoints != 1 || st.Writes != 6 {
+		t.Errorf("Stats = %+v, want 1 checkpoint and 5 journal appends", st)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, file) {
+		t.Errorf("journal appends rewrote the manifest")
+	}
+	want := s.Snapshot()
+	m, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Files, want) {
+		t.Errorf("Read does not see the journaled commits: %v", m.Files)
+	}
+
+	crash(t, s)
+	s2, err := Open(path, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.Snapshot(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after a crash Open replays %d entries, want %d", len(got), len(want))
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(JournalPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Close left the journal: %v", err)
+	}
+	raw, _ := os.ReadFile(path)
+	m2, err := decode(raw)
+	if err != nil || !reflect.DeepEqual(m2.Files, want) {
+		t.Errorf("after Close the manifest file alone holds %d entries, want %d (%v)", len(m2.Files), len(want), err)
+	}
+}
+
+func TestJournalCheckpointsWhenHalfTheFile(t *testing.T) {
+	s, path := journalStore(t)
+	for i := range 40 {
+		if err := s.Put(fmt.Sprintf("j%02d.jpg", i), uploadedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if st.Checkpoints < 2 || st.Checkpoints > 20 {
+		t.Errorf("Stats = %+v: want a few checkpoints among 41 commits", st)
+	}
+	fi, _ := os.Stat(path)
+	if jf, err := os.Stat(JournalPath(path)); err == nil && jf.Size() > fi.Size()/2+2048 {
+		t.Errorf("journal %d bytes for a manifest of %d", jf.Size(), fi.Size())
+	}
+}
+
+func TestJournalTornTail(t *testing.T) {
+	tails := []struct {
+		name string
+		tail string
+	}{
+		{"cut header", "MSJ 12"},
+		{"cut payload", "MSJ 300 0badf00d\n{\"base\":"},
+		{"zeros", "\x00\x00\x00\x00\x00\x00\x00\x00"},
+		{"bad checksum at the end", "MSJ 2 00000000\n{}\n"},
+	}
+	for _, tt := range tails {
+		t.Run(tt.name, func(t *testing.T) {
+			s, path := journalStore(t)
+			if err := s.Put("second.jpg", Entry{State: Uploaded, MediaIDString: "2"}); err != nil {
+				t.Fatal(err)
+			}
+			want := s.Snapshot()
+			crash(t, s)
+			jp := JournalPath(path)
+			good, _ := os.ReadFile(jp)
+			os.WriteFile(jp, append(append([]byte{}, good...), tt.tail...), 0o644)
+
+			m, err := Read(path)
+			if err != nil || !reflect.DeepEqual(m.Files, want) {
+				t.Errorf("Read with a torn journal tail = %v, %v", m, err)
+			}
+			s2, err := Open(path, "/f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			if got := s2.Snapshot(); !reflect.DeepEqual(got, want) {
+				t.Errorf("Open with a torn tail: %v", got)
+			}
+			if now, _ := os.ReadFile(jp); !bytes.Equal(now, good) {
+				t.Errorf("Open did not cut the torn tail off the journal")
+			}
+		})
+	}
+}
+
+func TestJournalCorruptMiddle(t *testing.T) {
+	s, path := journalStore(t)
+	for i := range 2 {
+		if err := s.Put(fmt.Sprintf("j%d.jpg", i), Entry{State: Pending}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crash(t, s)
+	jp := JournalPath(path)
+	data, _ := os.ReadFile(jp)
+	i := bytes.Index(data, []byte(`"state"`))
+	data[i+1] = 'X' // inside the first of two records
+	os.WriteFile(jp, data, 0o644)
+	if _, err := Read(path); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Read = %v, want ErrCorrupt", err)
+	}
+	_, err := Open(path, "/f")
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), jp) {
+		t.Fatalf("Open = %v, want ErrCorrupt naming %s", err, jp)
+	}
+	if now, _ := os.ReadFile(jp); !bytes.Equal(now, data) {
+		t.Errorf("Open changed a corrupt journal")
+	}
+}
+
+func TestJournalStaleRecordsIgnored(t *testing.T) {
+	s, path := journalStore(t)
+	if err := s.Put("j.jpg", Entry{State: Uploading}); err != nil {
+		t.Fatal(err)
+	}
+	jp := JournalPath(path)
+	old, _ := os.ReadFile(jp)
+	// A checkpoint whose journal removal "failed": the old records come back.
+	s.mu.Lock()
+	err := s.lead(true)
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("j.jpg", Entry{State: Uploaded, MediaIDString: "9"}); err != nil {
+		t.Fatal(err)
+	}
+	newer, _ := os.ReadFile(jp)
+	crash(t, s)
+	os.WriteFile(jp, append(old, newer...), 0o644)
+	s2, err := Open(path, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if e, _ := s2.Get("j.jpg"); e.State != Uploaded {
+		t.Errorf("a stale record overrode a newer checkpoint: %+v", e)
+	}
+}
+
+func TestJournalLagCheckpoint(t *testing.T) {
+	s, path := journalStore(t)
+	if err := s.Put("late.jpg", Entry{State: Uploaded}); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, []byte("late.jpg")) {
+		t.Fatal("expected late.jpg only in the journal")
+	}
+	s.lagCheckpoint() // what the timer runs
+	raw, _ := os.ReadFile(path)
+	if !bytes.Contains(raw, []byte("late.jpg")) {
+		t.Errorf("lag checkpoint did not fold the journal into the manifest")
+	}
+	if _, err := os.Stat(JournalPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("journal still there: %v", err)
+	}
+}
+
+func TestJournalTimerFires(t *testing.T) {
+	s, path := journalStore(t)
+	s.mu.Lock()
+	s.maxLag = time.Millisecond
+	s.mu.Unlock()
+	if err := s.Put("late.jpg", Entry{State: Uploaded}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second) // failure guard only
+	for {
+		raw, _ := os.ReadFile(path)
+		if bytes.Contains(raw, []byte("late.jpg")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lag timer never checkpointed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestJournalWriteFailure(t *testing.T) {
+	s, path := journalStore(t)
+	if err := s.Put("ok.jpg", Entry{State: Pending}); err != nil {
+		t.Fatal(err)
+	}
+	jp := JournalPath(path)
+	before, _ := os.ReadFile(jp)
+	s.hooks.wrapJournal = func(f *os.File) writeSyncer { return &faultyFile{f: f, n: 20, err: syscall.ENOSPC} }
+	err := s.Put("new.jpg", Entry{State: Uploaded, MediaIDString: "2"})
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("Put = %v, want ENOSPC", err)
+	}
+	if now, _ := os.ReadFile(jp); !bytes.Equal(now, before) {
+		t.Errorf("failed append not cut back: %d bytes, was %d", len(now), len(before))
+	}
+	if _, ok := s.Get("new.jpg"); !ok {
+		t.Error("entry lost from memory")
+	}
+	s.hooks.wrapJournal = nil
+	if err := s.Put("third.jpg", Entry{State: Pending}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Read(path)
+	if err != nil || m.Files["new.jpg"].MediaIDString != "2" || len(m.Files) != 54 {
+		t.Errorf("after recovery Read = %v, %v", m, err)
+	}
+}
+
+// TestJournalFileMatchesState runs random changes in journal mode; after each, Read and a
+// reopened store see exactly the store's state.
+func TestJournalFileMatchesState(t *testing.T) {
+	s, path := journalStore(t)
+	for step := range 30 {
+		var err error
+		switch step % 3 {
+		case 0:
+			m := make(map[string]Entry)
+			for i := range 10 {
+				m[fmt.Sprintf("b%02d/%d.png", step, i)] = Entry{State: Pending, Size: int64(i)}
+			}
+			err = s.PutMany(m)
+		case 1:
+			s.Stage(fmt.Sprintf("b%02d/0.png", step-1), Entry{State: Uploading, Resume: &Resume{MediaID: "1", Acked: []int{step}}})
+			err = s.Put(fmt.Sprintf("b%02d/1.png", step-1), Entry{State: Failed, Error: &Error{Message: "x"}})
+		default:
+			err = s.Put(fmt.Sprintf("b%02d/2.png", step-2), uploadedEntry(step))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := s.Snapshot(); !reflect.DeepEqual(m.Files, want) {
+			t.Fatalf("step %d: Read differs from the state", step)
+		}
+	}
+	want := s.Snapshot()
+	crash(t, s)
+	s2, err := Open(path, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.Snapshot(); !reflect.DeepEqual(got, want) {
+		t.Errorf("reopened state differs")
+	}
+}
+
+func FuzzJournalReplay(f *testing.F) {
+	base := t0
+	rec, _ := frameRecord(base, t0.Add(time.Second), [][]byte{[]byte(`"a.jpg": {"state": "uploaded"}`)})
+	f.Add(rec)
+	f.Add(append(append([]byte{}, rec...), rec[:len(rec)/2]...))
+	f.Add([]byte("MSJ 2 00000000\n{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := &Manifest{Version: 1, UpdatedAt: base, Files: map[string]Entry{}}
+		valid, _, err := replay(data, m)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("replay error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		if valid < 0 || valid > len(data) {
+			t.Fatalf("valid = %d for %d bytes", valid, len(data))
+		}
+		// The intact prefix replays to the same state on its own.
+		m2 := &Manifest{Version: 1, UpdatedAt: base, Files: map[string]Entry{}}
+		if v2, _, err := replay(data[:valid], m2); err != nil || v2 != valid || !reflect.DeepEqual(m.Files, m2.Files) {
+			t.Fatalf("prefix replay: %d %v", v2, err)
+		}
+	})
+}
