@@ -48,12 +48,22 @@ func count429(st emulator.Stats) int {
 // no 429.
 func TestEmulatorOneShotBudgetSpentGoesChunked(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{RateLimit: 3, RateWindow: time.Hour}})
+	ctx, cancel := context.WithCancel(t.Context())
 	var waits waitLog
-	c := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL, OnWait: waits.add})
+	c := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL,
+		// A wait here would last an hour: record it and give up instead.
+		OnWait:  func(op string, wait time.Duration) { waits.add(op, wait); cancel() },
+		OnRetry: func(op string, _ int, _ error, wait time.Duration) { waits.add("retry "+op, wait); cancel() }})
 	ids := map[string]bool{}
 	for i := range 6 {
-		s := sample{fmt.Sprintf("photo%d.jpg", i), mediagen.JPEG(160, 120, int64(30+i))}
-		res := upload(t, srv, c, s, "")
+		data := mediagen.JPEG(160, 120, int64(30+i))
+		res, err := c.Upload(ctx, bytes.NewReader(data), uploader.Media{Name: fmt.Sprintf("photo%d.jpg", i), Size: int64(len(data)), Type: "image/jpeg"}, nil)
+		if err != nil {
+			t.Fatalf("Upload %d: %v", i, err)
+		}
+		if mi, ok := srv.MediaByID(res.MediaIDString); !ok || mi.SHA256 != sum(data) {
+			t.Errorf("Upload %d = %+v; emulator holds %+v", i, res, mi)
+		}
 		ids[res.MediaIDString] = true
 	}
 	st := srv.Stats()
@@ -88,7 +98,8 @@ func TestEmulatorV11ImageBudgetShared(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			var waits waitLog
 			c := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL, Version: uploader.V11,
-				OnWait: func(op string, wait time.Duration) { waits.add(op, wait); cancel() }})
+				OnWait:  func(op string, wait time.Duration) { waits.add(op, wait); cancel() },
+				OnRetry: func(op string, _ int, _ error, wait time.Duration) { waits.add("retry "+op, wait); cancel() }})
 			for i := range 3 {
 				upload(t, srv, c, sample{fmt.Sprintf("photo%d.jpg", i), mediagen.JPEG(160, 120, int64(50+i))}, "")
 			}

@@ -175,8 +175,10 @@ func (c *Client) chunked(ctx context.Context, r io.ReaderAt, m Media, resume *Pr
 // startOver reports whether err says the server no longer knows the upload
 // session (expired or unknown media id), so a fresh INIT can succeed: a
 // 400/404/410 refusal of an APPEND, or, when resuming, of the FINALIZE or
-// STATUS of a session from before. (A fresh upload's FINALIZE refused is a
-// verdict on the bytes: uploading them again would not help.)
+// STATUS of a session from before (a refused FINALIZE only after STATUS
+// did not show the media finalized, see finalizedBefore). (A fresh upload's
+// FINALIZE refused is a verdict on the bytes: uploading them again would
+// not help.)
 func startOver(ctx context.Context, err error, resumed bool) bool {
 	if ctx.Err() != nil || IsAuth(err) || errors.Is(err, ErrProcessingFailed) || errors.Is(err, ErrTooLarge) {
 		return false
@@ -263,10 +265,11 @@ const codeNoSuchPage = 34
 // describes it when the server holds it finalized: an answer with
 // processing_info or a size, image or video object, or, for a category X
 // does not process, 404 code 34 ("no status": such media has none, API.md
-// §1.5 c). When STATUS says the id is unknown or expired (another 400, 404
-// or 410), it returns refused, or STATUS's own error, so that [Client.chunked]
-// starts over; any other STATUS failure (network, 5xx, auth) is returned as
-// is and the progress stays valid for another Resume.
+// §1.5 c). After our own FINALIZE (refused nil) any STATUS answer is taken.
+// When STATUS says the id is unknown or expired (another 400, 404 or 410) or
+// answers without finalized media, it returns an error that makes
+// [Client.chunked] start over; any other STATUS failure (network, 5xx,
+// auth) is returned as is and the progress stays valid for another Resume.
 func (c *Client) finalizedBefore(ctx context.Context, m Media, p Progress, refused error) (mediaInfo, error) {
 	known := mediaInfo{ID: p.MediaID, MediaKey: p.MediaKey, expiresAt: p.ExpiresAt}
 	info, err := c.proto.status(ctx, p.MediaID)

@@ -225,7 +225,8 @@ func (c *Client) maxChunk() int64 {
 }
 
 // Upload uploads the media in r (m.Size bytes) and returns its media id,
-// key and expiry once the server has processed it. Small images go one-shot;
+// key and expiry once the server has processed it. Small images go one-shot
+// (on v2 chunked while the one-shot endpoint's rate-limit budget is spent);
 // everything else is chunked with ChunkParallelism segments in flight,
 // streamed from r. onProgress (may be nil) receives what [Client.Resume]
 // needs; it is never called concurrently. When alt text cannot be set after

@@ -16,7 +16,10 @@
 // segments, alt text over 1000 characters, bad additional owners. Those
 // errors are permanent and say why.
 //
-// [Client.Upload] sends images up to Options.SimpleUploadMax one-shot, and
+// [Client.Upload] sends images up to Options.SimpleUploadMax one-shot
+// (on v2 chunked instead while the one-shot endpoint's rate-limit budget,
+// 500 per 15 minutes against 1875 for each chunked endpoint, is used up;
+// on v1.1 both share one budget, so there it never switches), and
 // everything else chunked: INIT, then APPEND segments of Options.ChunkSize
 // with Options.ChunkParallelism in flight, each streamed from the
 // io.ReaderAt (memory per upload is bounded by the parallelism and the
@@ -34,12 +37,13 @@
 // and full jitter capped at Options.MaxBackoff; Retry-After and
 // x-rate-limit-reset win when the server gives them (429 answers do not use
 // up attempts). Budgets announced in x-rate-limit-* headers are tracked per
-// endpoint, so the client waits for a window to reset instead of running
-// into a 429. A request that makes no progress (no body byte sent, no answer
-// byte received) for Options.RequestTimeout is abandoned and retried; it is
-// a stall watchdog, not a deadline. Other 4xx answers are permanent.
-// Options.OnRetry reports every retry (the client then logs retries at
-// debug level; without it, at warn level).
+// endpoint (on v1.1, an image INIT in the simple upload's budget), so the
+// client waits for a window to reset instead of running into a 429;
+// Options.OnWait reports each such wait. A request that makes no progress
+// (no body byte sent, no answer byte received) for Options.RequestTimeout
+// is abandoned and retried; it is a stall watchdog, not a deadline. Other
+// 4xx answers are permanent. Options.OnRetry reports every retry (the
+// client then logs retries at debug level; without it, at warn level).
 //
 // # Resuming
 //
@@ -47,7 +51,13 @@
 // INIT, after every acknowledged segment and after FINALIZE; it is never
 // called concurrently. Persist it; after a restart [Client.Resume] sends only
 // the missing segments while the media id is valid, and starts over from
-// INIT when it has expired or the server no longer knows it.
+// INIT when it has expired or the server no longer knows it. A Progress
+// that is finalized only gets STATUS. When the resumed FINALIZE is refused
+// (the one in flight when the process died went through), STATUS decides:
+// if it shows the media finalized (processing_info, a size, an image or
+// video object, or 404 code 34 for a category X does not process), the
+// upload finishes under the same media id; only when STATUS says the id is
+// unknown or expired does it start over.
 //
 // # Errors and cancellation
 //

@@ -141,6 +141,18 @@ func TestLimiterBudget(t *testing.T) {
 	if d := l.reserve("APPEND", now); d != time.Minute+resetSlack {
 		t.Fatalf("reserve after budget used = %v, want %v", d, time.Minute+resetSlack)
 	}
+	// spent tells the same without reserving; unknown endpoints are not spent.
+	for i := range 2 {
+		if d := l.spent("APPEND", now); d != time.Minute+resetSlack {
+			t.Fatalf("spent %d = %v, want %v", i, d, time.Minute+resetSlack)
+		}
+	}
+	if d := l.spent("UPLOAD", now); d != 0 {
+		t.Fatalf("spent of an unknown budget = %v, want 0", d)
+	}
+	if d := l.spent("APPEND", reset.Add(resetSlack)); d != 0 {
+		t.Fatalf("spent after the reset = %v, want 0", d)
+	}
 	// A stale answer from the same window cannot raise the budget.
 	l.update("APPEND", h(5, reset), now)
 	if d := l.reserve("APPEND", now); d != time.Minute+resetSlack {

@@ -182,6 +182,14 @@ func TestEmulatorResumeAfterFinalizeCrash(t *testing.T) {
 			if res.MediaKey == "" || res.MediaKey != all[0].MediaKey || res.ExpiresAt.IsZero() {
 				t.Errorf("Resume = %+v, want the media key %q and an expiry", res, all[0].MediaKey)
 			}
+
+			// Dying again before the result is recorded: the progress says
+			// finalized, so Resume only asks STATUS (v1.1 answers 404 code 34
+			// for an image) and uploads nothing.
+			again, err := c.Resume(t.Context(), bytes.NewReader(data), m, last, nil)
+			if err != nil || again.MediaIDString != res.MediaIDString || len(srv.Media()) != 1 {
+				t.Errorf("Resume of finalized progress = %+v, %v with %d media; want %s again, nothing uploaded", again, err, len(srv.Media()), res.MediaIDString)
+			}
 		})
 	}
 }

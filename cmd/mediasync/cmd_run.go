@@ -60,7 +60,7 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 					}
 					logRetry(op, attempt, err, wait)
 				}
-				// uo.OnWait = col.RateLimitWait // once uploader.Options has the rate-limit wait hook
+				uo.OnWait = col.RateLimitWait // waits before sending, from the tracked budgets
 				aopts.Observer = col
 			}
 			up, err := newUploaderWith(cfg, uo)

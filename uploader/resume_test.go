@@ -1,0 +1,97 @@
+package uploader
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"testing/synctest"
+)
+
+// A resumed upload whose FINALIZE is refused asks STATUS: only when STATUS
+// says the id is unknown (or shows no finalized media) does it start over;
+// when STATUS shows the media, it finishes under the same id; when STATUS
+// itself fails transiently, the error is retryable and nothing is sent again.
+func TestResumeFinalizeRefused(t *testing.T) {
+	refused := func(w http.ResponseWriter) {
+		writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": "already finalized"}}, "title": "Invalid Request"})
+	}
+	tests := []struct {
+		name      string
+		category  string
+		status    func(w http.ResponseWriter, id string)
+		sameID    bool // finished under the saved id, no INIT
+		wantErr   bool
+		permanent bool
+	}{
+		{"status shows processing done", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "media_key": "7_" + id, "processing_info": map[string]any{"state": "succeeded"}}})
+		}, true, false, false},
+		{"status shows a video object", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "video": map[string]any{"video_type": "video/mp4"}}})
+		}, true, false, false},
+		{"status 404 code 34 for an image", "tweet_image", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+		}, true, false, false},
+		{"status 404 code 34 for a video", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+		}, false, false, false},
+		{"status says unknown id", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": "invalid or expired"}}, "title": "Invalid Request"})
+		}, false, false, false},
+		{"status without media", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id}})
+		}, false, false, false},
+		{"status unavailable", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 503, map[string]any{"title": "Service Unavailable"})
+		}, true, true, false},
+		{"status says unauthorized", "tweet_video", func(w http.ResponseWriter, id string) {
+			writeJSON(w, 401, map[string]any{"errors": []map[string]any{{"code": 32, "message": "Could not authenticate you."}}})
+		}, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFakeX(t)
+				c := f.newClient(Options{ChunkSize: 1000, ChunkParallelism: 1, MaxAttempts: 3, SimpleUploadMax: 1})
+				data := testBytes(2500, 15)
+				m := Media{Name: "v.mp4", Size: 2500, Type: "video/mp4", Category: tt.category}
+				if tt.category == "tweet_image" {
+					m.Name, m.Type = "p.png", "image/png"
+				}
+				var saved Progress
+				if _, err := c.Upload(t.Context(), bytes.NewReader(data), m, func(p Progress) {
+					if !p.Finalized {
+						saved = p
+					}
+				}); err != nil {
+					t.Fatalf("Upload: %v", err)
+				}
+				old := saved.MediaID
+				f.hook = func(op string, w http.ResponseWriter, r *http.Request) bool {
+					switch {
+					case op == "FINALIZE" && r.URL.Path == "/2/media/upload/"+old+"/finalize":
+						refused(w)
+						return true
+					case op == "STATUS" && r.URL.Query().Get("media_id") == old:
+						tt.status(w, old)
+						return true
+					}
+					return false
+				}
+				inits := f.count("INIT")
+				res, err := c.Resume(t.Context(), bytes.NewReader(data), m, saved, nil)
+				if (err != nil) != tt.wantErr || (err != nil && IsPermanent(err) != tt.permanent) {
+					t.Fatalf("Resume = %v; want error %v (permanent %v)", err, tt.wantErr, tt.permanent)
+				}
+				newInits := f.count("INIT") - inits
+				if tt.sameID {
+					if newInits != 0 || (err == nil && res.MediaIDString != old) {
+						t.Errorf("Resume = %+v after %d INITs; want id %s and no INIT", res, newInits, old)
+					}
+				} else if newInits != 1 || res.MediaIDString == old || res.MediaIDString == "" {
+					t.Errorf("Resume = %+v after %d INITs; want a fresh upload", res, newInits)
+				}
+			})
+		})
+	}
+}
