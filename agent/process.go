@@ -203,7 +203,10 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		// The media id must be durable before FINALIZE can happen (so a restart finalizes the same
 		// id instead of uploading again), and so must the finalized state; a lost acknowledgement
 		// costs only the re-sending of a segment, so those are written with the next write.
-		durable := p.Finalized || last == nil || last.MediaID != p.MediaID
+		// The last acknowledgement is made durable too: FINALIZE follows it, and a restart then
+		// only re-sends FINALIZE instead of segments of a media id that may be finalized already.
+		durable := p.Finalized || last == nil || last.MediaID != p.MediaID ||
+			int64(len(p.Acked))*p.ChunkSize >= size
 		last = toResume(p)
 		e.Resume = last
 		put := j.f.store.Stage

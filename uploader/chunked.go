@@ -227,16 +227,22 @@ func (c *Client) chunkedOnce(ctx context.Context, r io.ReaderAt, m Media, resume
 
 	var info mediaInfo
 	if !p.Finalized {
-		if err := c.appendAll(ctx, r, m, &p, segs, report); err != nil {
-			return Result{}, err
-		}
-		info, err = c.proto.finalize(ctx, p.MediaID)
-		if err != nil && resume != nil && startOver(ctx, err, true) {
-			// The FINALIZE in flight when the process died may have gone
-			// through: then this one is refused ("already finalized"), and
-			// starting over would make a second media of the same file.
-			// STATUS decides.
+		if err = c.appendAll(ctx, r, m, &p, segs, report); err != nil {
+			if resume == nil || !startOver(ctx, err, true) {
+				return Result{}, err
+			}
+			// The previous run may have sent every segment and FINALIZE, and
+			// died before its last acknowledgements were saved: then the
+			// re-sent segment is refused ("already finalized"), and starting
+			// over would make a second media of the same file. STATUS decides.
 			info, err = c.finalizedBefore(ctx, m, p, err)
+		} else {
+			info, err = c.proto.finalize(ctx, p.MediaID)
+			if err != nil && resume != nil && startOver(ctx, err, true) {
+				// Likewise when the FINALIZE in flight when the process died
+				// went through: this one is refused.
+				info, err = c.finalizedBefore(ctx, m, p, err)
+			}
 		}
 		if err != nil {
 			return Result{}, err
