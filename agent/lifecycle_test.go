@@ -261,9 +261,16 @@ func TestMoveAfterUpload(t *testing.T) {
 	if e.MediaIDString == "" {
 		t.Error("no media id")
 	}
+	e = h.waitEntry("day/a.jpg", "moved_to recorded", func(e manifest.Entry) bool { return e.MovedTo != "" })
+	if e.MovedTo != moved {
+		t.Errorf("moved_to = %q, want %q", e.MovedTo, moved)
+	}
 	time.Sleep(3 * opts.Settle)
 	if n := len(h.srv.Media()); n != 1 {
 		t.Errorf("%d uploads; the moved file must not be uploaded again", n)
+	}
+	if e := h.entries()["day/a.jpg"]; e.Deleted || e.State != manifest.Uploaded {
+		t.Errorf("after the move the entry is %+v; want uploaded, not flagged deleted", e)
 	}
 }
 

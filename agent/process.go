@@ -33,7 +33,7 @@ func (a *Agent) process(ctx context.Context, j job) {
 	fi, err := os.Lstat(j.abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if had && !prev.Deleted {
+			if had && !prev.Deleted && prev.MovedTo == "" {
 				prev.Deleted = true
 				if a.record(ctx, j, prev, log) {
 					log.Info().Str("state", string(prev.State)).Msg("file removed; entry kept")
@@ -281,7 +281,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 			e.ExpiresAt.Add(-j.f.RefreshBeforeExpiry))
 	}
 	if !e.Deleted {
-		a.afterUpload(j, log)
+		a.afterUpload(ctx, j, e, log)
 	}
 }
 
@@ -374,18 +374,22 @@ func (a *Agent) record(ctx context.Context, j job, e manifest.Entry, log zerolog
 	}
 }
 
-// afterUpload applies the folder's after_upload policy. It runs only once the entry is durable.
-func (a *Agent) afterUpload(j job, log zerolog.Logger) {
+// afterUpload applies the folder's after_upload policy. It runs only once the entry e is durable,
+// and records where the file went.
+func (a *Agent) afterUpload(ctx context.Context, j job, e manifest.Entry, log zerolog.Logger) {
 	dir, ok := moveDir(j.f.Folder)
 	if !ok {
 		return
 	}
-	dst := filepath.Join(dir, filepath.FromSlash(j.rel))
-	if err := moveFile(j.abs, dst); err != nil {
+	dst, err := moveFile(j.abs, filepath.Join(dir, filepath.FromSlash(j.rel)))
+	if err != nil {
 		log.Error().Err(err).Str("to", dst).Msg("cannot move uploaded file")
 		return
 	}
-	log.Info().Str("to", dst).Msg("moved after upload")
+	e.MovedTo = dst
+	if a.record(ctx, j, e, log) {
+		log.Info().Str("to", dst).Msg("moved after upload")
+	}
 }
 
 func (a *Agent) observe(j job, o Outcome, bytes int64, d time.Duration) {
@@ -469,10 +473,11 @@ func toError(err error) *manifest.Error {
 }
 
 // moveFile renames src to dst, creating dst's directory; it never overwrites an existing file: a
-// numbered name is used instead. Across file systems it copies, syncs, and removes src.
-func moveFile(src, dst string) error {
+// numbered name is used instead. Across file systems it copies, syncs, and removes src. It returns
+// the path the file got.
+func moveFile(src, dst string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
+		return dst, err
 	}
 	ext := filepath.Ext(dst)
 	stem := dst[:len(dst)-len(ext)]
@@ -484,9 +489,9 @@ func moveFile(src, dst string) error {
 	}
 	err := os.Rename(src, dst)
 	if err == nil || !isCrossDevice(err) {
-		return err
+		return dst, err
 	}
-	return copyThenRemove(src, dst)
+	return dst, copyThenRemove(src, dst)
 }
 
 func copyThenRemove(src, dst string) error {

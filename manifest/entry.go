@@ -57,6 +57,9 @@ type Entry struct {
 	// Deleted is set when the file was removed from the folder; the entry is kept because the
 	// media id stays valid until it expires.
 	Deleted bool `json:"deleted,omitempty"`
+	// MovedTo is where after_upload: move put the file (absolute); the entry stays under the path
+	// the file had in the folder, and is not flagged deleted when the file leaves.
+	MovedTo string `json:"moved_to,omitempty"`
 	// UpdatedAt is when the entry was last stored; [Store.Put] sets it.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
