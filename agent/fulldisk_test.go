@@ -36,18 +36,19 @@ func (d *fullDisk) Put(rel string, e manifest.Entry) error {
 	return d.store.Put(rel, e)
 }
 
-type lockedBuffer struct {
+// SyncBuffer is a goroutine-safe log sink for tests (exported for the agent_test package).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -59,7 +60,7 @@ func TestFullDiskRetried(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{})
 	up := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL})
 	dir := t.TempDir()
-	var logs lockedBuffer
+	var logs SyncBuffer
 	a, err := New(up, Options{Folders: []Folder{{Path: dir, Recursive: true}}, Settle: 100 * time.Millisecond}, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,24 +95,6 @@ func (s *switchingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	return s.bad.Transport.RoundTrip(r)
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBadCredentialsPause: rejected credentials pause every upload with one error line, mark no
 // file failed, cost one probe per pause rather than one request per file, and uploads resume by
 // themselves once the credentials work.
@@ -124,7 +105,7 @@ func TestBadCredentialsPause(t *testing.T) {
 	st := &switchingTransport{right: h.srv.OAuth1Client(), bad: bad}
 	h.up = uploader.New(&http.Client{Transport: st}, uploader.Options{BaseURL: h.srv.URL, MaxBackoff: 10 * time.Millisecond})
 
-	var logs syncBuffer
+	var logs agent.SyncBuffer
 	opts := h.options()
 	opts.AuthRetry = 300 * time.Millisecond
 	ag, err := agent.New(h.up, opts, zerolog.New(&logs))
@@ -183,7 +164,7 @@ func TestCorruptManifestRefusesOnlyThatFolder(t *testing.T) {
 	os.WriteFile(mpath, garbage, 0o644)
 	os.WriteFile(filepath.Join(bad, "x.jpg"), mediagen.JPEG(20, 20, 1), 0o644)
 
-	var logs syncBuffer
+	var logs agent.SyncBuffer
 	opts := h.options()
 	opts.Folders = append(opts.Folders, agent.Folder{Path: bad, Recursive: true})
 	ag, err := agent.New(h.up, opts, zerolog.New(&logs))

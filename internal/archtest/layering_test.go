@@ -28,6 +28,13 @@ var allowed = map[string][]string{
 	"examples": {},
 }
 
+// forbidden lists modules a package's non-test code must not import although its layer would allow
+// them. The emulator verifies OAuth 1.0a signatures with its own code: a test where the same library
+// signs and verifies proves nothing (emulatortest, test support, may use the client's library).
+var forbidden = map[string][]string{
+	module + "/emulator": {"github.com/dghubble/oauth1"},
+}
+
 type pkg struct {
 	ImportPath string
 	Imports    []string
@@ -57,6 +64,11 @@ func TestLayering(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.Imports {
+			for _, bad := range forbidden[p.ImportPath] {
+				if imp == bad || strings.HasPrefix(imp, bad+"/") {
+					t.Errorf("%s imports %s, which it must not", p.ImportPath, imp)
+				}
+			}
 			if !strings.HasPrefix(imp, module+"/") {
 				continue
 			}
