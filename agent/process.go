@@ -224,7 +224,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	if had && prev.Resume != nil && prev.SHA256 == sum && prev.Size == size {
 		last = prev.Resume
 		log.Info().Str("media_id", prev.Resume.MediaID).Int("segments_done", len(prev.Resume.Acked)).Msg("resuming upload")
-		res, err = a.up.Resume(ctx, file, m, fromResume(prev.Resume, m.Category), onProgress)
+		res, err = a.up.Resume(ctx, file, m, fromResume(prev.Resume), onProgress)
 	} else {
 		res, err = a.up.Upload(ctx, file, m, onProgress)
 	}
@@ -440,10 +440,13 @@ func toResume(p uploader.Progress) *manifest.Resume {
 		Acked:     append([]int(nil), p.Acked...),
 		ExpiresAt: p.ExpiresAt,
 		Finalized: p.Finalized,
+		Category:  p.Category,
 	}
 }
 
-func fromResume(r *manifest.Resume, category string) uploader.Progress {
+// fromResume is the uploader's view of a saved upload. Its category is the one the upload was
+// initialized with, so the uploader starts over when the file's category has changed since.
+func fromResume(r *manifest.Resume) uploader.Progress {
 	return uploader.Progress{
 		MediaID:   r.MediaID,
 		MediaKey:  r.MediaKey,
@@ -451,7 +454,7 @@ func fromResume(r *manifest.Resume, category string) uploader.Progress {
 		Acked:     append([]int(nil), r.Acked...),
 		ExpiresAt: r.ExpiresAt,
 		Finalized: r.Finalized,
-		Category:  category,
+		Category:  r.Category,
 	}
 }
 

@@ -82,6 +82,7 @@ type Resume struct {
 	Acked     []int     `json:"acked_segments"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Finalized bool      `json:"finalized,omitempty"`
+	Category  string    `json:"media_category,omitempty"` // the category the upload was initialized with
 }
 
 // Usable reports whether a posting step may attach the entry's media at time now: the state is

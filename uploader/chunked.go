@@ -238,9 +238,12 @@ func (c *Client) chunkedOnce(ctx context.Context, r io.ReaderAt, m Media, resume
 			info, err = c.finalizedBefore(ctx, m, p, err)
 		} else {
 			info, err = c.proto.finalize(ctx, p.MediaID)
-			if err != nil && resume != nil && startOver(ctx, err, true) {
-				// Likewise when the FINALIZE in flight when the process died
-				// went through: this one is refused.
+			if err != nil && startOver(ctx, err, true) {
+				// Likewise when an earlier FINALIZE of this media id went
+				// through: the one in flight when the process died, or, in
+				// this run, one whose answer was lost (a cut connection, the
+				// stall watchdog) and was retried: this one is refused. A
+				// genuine refusal stays one (STATUS shows no finalized media).
 				info, err = c.finalizedBefore(ctx, m, p, err)
 			}
 		}
@@ -290,7 +293,9 @@ func (c *Client) finalizedBefore(ctx context.Context, m Media, p Progress, refus
 		return info, nil
 	case err == nil:
 		return mediaInfo{}, refused
-	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.Code == codeNoSuchPage && !needsProcessing(m.Category):
+	case refused == nil && errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.Code == codeNoSuchPage && !needsProcessing(m.Category):
+		// Only after a FINALIZE that went through: v1.1 answers 404 code 34 for any media without a
+		// status, finalized or not, so after a refused FINALIZE it proves nothing.
 		if refused != nil {
 			c.log.Info().Str("path", m.Name).Str("media_id", p.MediaID).Msg("media already finalized before the restart, not uploading again")
 		}

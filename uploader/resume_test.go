@@ -29,9 +29,11 @@ func TestResumeFinalizeRefused(t *testing.T) {
 		{"status shows a video object", "tweet_video", func(w http.ResponseWriter, id string) {
 			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "video": map[string]any{"video_type": "video/mp4"}}})
 		}, true, false, false},
+		// v1.1 answers 404 code 34 for any image, finalized or not: after a refused FINALIZE it
+		// proves nothing, so the upload starts over.
 		{"status 404 code 34 for an image", "tweet_image", func(w http.ResponseWriter, id string) {
 			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
-		}, true, false, false},
+		}, false, false, false},
 		{"status 404 code 34 for a video", "tweet_video", func(w http.ResponseWriter, id string) {
 			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
 		}, false, false, false},

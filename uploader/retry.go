@@ -220,7 +220,11 @@ func (c *Client) try(ctx context.Context, op, bucket string, newReq reqFunc, v a
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 	_ = resp.Body.Close()
 	now := time.Now()
-	c.limits.update(bucket, resp.Header, now)
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusTooManyRequests {
+		// Only answers that went through the endpoint's budget describe it: an error from a
+		// proxy, an auth layer or a fault may carry another bucket's headers.
+		c.limits.update(bucket, resp.Header, now)
+	}
 	c.log.Debug().Str("op", op).Int("status", resp.StatusCode).Int("bytes", len(data)).Dur("duration", now.Sub(started)).Msg("request done")
 	if src := a.sourceErr(); src != nil {
 		// Whatever the server made of a truncated body, the file is the problem.
