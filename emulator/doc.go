@@ -16,8 +16,15 @@
 //
 // Answers have X's status codes, JSON shapes and headers as recorded from the
 // real service (v1.1 INIT 202, APPEND 204 with an empty body, FINALIZE 201 or
-// 200 with processing_info; v2 {"data":…} and RFC 7807 problems; x-rate-limit-*
-// on every API answer; 429 code 88 when a budget is spent).
+// 200 with processing_info; v2 {"data":…} and RFC 7807 problems; 429 code 88
+// when a budget is spent). x-rate-limit-* headers report the budget the
+// endpoint spent; answers that never reached an endpoint's budget (401s and
+// other authentication failures, injected 5xx) carry none, as X's 401s do.
+//
+// v2 takes media only as JSON with base64 "media" (the body is capped at
+// 4/3 of the media limit plus 64 KiB, 413 above: 4 MiB of media for APPEND,
+// 5 MiB for one-shot) or as multipart/form-data with a "media" part; the
+// v1.1 shapes (form-urlencoded bodies, media_data) are v1.1 only.
 //
 // # Guarantees
 //
@@ -32,7 +39,10 @@
 // Segments are reassembled by segment_index (a re-sent index replaces the
 // earlier bytes); FINALIZE checks that they add up to total_bytes, hashes them
 // (MediaInfo.SHA256), sniffs the content, decodes image dimensions and checks
-// MP4/QuickTime structure. Video and GIF processing runs on the clock (no
+// MP4/QuickTime structure. A FINALIZE or STATUS that arrives while another
+// FINALIZE of the same id is still reading its bytes waits for it (or for its
+// own client to go away) and answers as a repeated FINALIZE does: with the
+// current state. Video and GIF processing runs on the clock (no
 // goroutines): pending, in_progress with progress_percent, then succeeded or
 // failed, over Faults.ProcessingTime. Media ids expire 86400 s after INIT.
 // Segment bytes live under Options.StoreDir (or a temp dir), so large uploads
@@ -44,14 +54,18 @@
 // # Faults and cancellation
 //
 // [Faults] inject latency, a bandwidth cap on request bodies, 5xx answers
-// (500 code 131 / 503 code 130), connections cut mid-body, tighter rate
-// limits and failed processing; a non-zero Seed makes the random ones repeat.
+// (500 code 131 / 503 code 130), connections cut mid-body, lost answers
+// (the request is processed in full, its answer discarded and the
+// connection closed; stats count the status it would have had), tighter
+// rate limits and failed processing; a non-zero Seed makes the random ones
+// repeat.
 // A request whose client goes away while latency is injected is abandoned.
 // [ListenAndServe] and [Server.Serve] return nil when their context is
 // cancelled, after a graceful shutdown (requests in flight get 5 seconds).
 // [Server.Close] removes the stored bytes; requests after it get 503. Apart
-// from Serve's HTTP server, the package starts no goroutines and owns no
-// channels.
+// from Serve's HTTP server, the package starts no goroutines; its only
+// channels are one per media id being finalized, made and closed by the
+// FINALIZE request that does the work.
 //
 // Package emulatortest starts an emulator for other packages' tests, on
 // loopback or in memory (for testing/synctest bubbles).

@@ -18,15 +18,16 @@ import (
 // keys, durations as "50ms" strings, bandwidth as bytes or "20MB") is what
 // POST /_emulator/faults accepts; it replaces every knob.
 type Faults struct {
-	Latency        time.Duration `json:"latency"`         // added before every API request is answered
-	Bandwidth      int64         `json:"bandwidth"`       // bytes/s per connection on request bodies; 0 = unlimited
-	FailRate       float64       `json:"fail_rate"`       // share of requests answered 500 code 131 or 503 code 130
-	DropRate       float64       `json:"drop_rate"`       // share of requests whose connection is cut mid-body
-	RateLimit      int           `json:"rate_limit"`      // budget per endpoint per window; 0 = the real per-endpoint defaults
-	RateWindow     time.Duration `json:"rate_window"`     // window of every budget; 0 = the real windows
-	ProcessingTime time.Duration `json:"processing_time"` // how long video/GIF processing takes; 0 = instant
-	FailProcessing bool          `json:"fail_processing"` // video/GIF processing ends failed (InvalidMedia)
-	Seed           int64         `json:"seed"`            // non-zero: fail/drop decisions repeat for the same request sequence
+	Latency        time.Duration `json:"latency"`          // added before every API request is answered
+	Bandwidth      int64         `json:"bandwidth"`        // bytes/s per connection on request bodies; 0 = unlimited
+	FailRate       float64       `json:"fail_rate"`        // share of requests answered 500 code 131 or 503 code 130
+	DropRate       float64       `json:"drop_rate"`        // share of requests whose connection is cut mid-body
+	LoseAnswerRate float64       `json:"lose_answer_rate"` // share of requests processed whose answer is lost: the connection is cut after the handler ran
+	RateLimit      int           `json:"rate_limit"`       // budget per endpoint per window; 0 = the real per-endpoint defaults
+	RateWindow     time.Duration `json:"rate_window"`      // window of every budget; 0 = the real windows
+	ProcessingTime time.Duration `json:"processing_time"`  // how long video/GIF processing takes; 0 = instant
+	FailProcessing bool          `json:"fail_processing"`  // video/GIF processing ends failed (InvalidMedia)
+	Seed           int64         `json:"seed"`             // non-zero: fail/drop decisions repeat for the same request sequence
 }
 
 // DefaultFaults are the faults `mediasync emulate` and `mediasync demo` start
@@ -51,6 +52,9 @@ func (f Faults) Validate() error {
 	if !(f.DropRate >= 0 && f.DropRate <= 1) {
 		errs = append(errs, fmt.Errorf("drop_rate %v: must be between 0 and 1", f.DropRate))
 	}
+	if !(f.LoseAnswerRate >= 0 && f.LoseAnswerRate <= 1) {
+		errs = append(errs, fmt.Errorf("lose_answer_rate %v: must be between 0 and 1", f.LoseAnswerRate))
+	}
 	if f.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate_limit %d: must not be negative", f.RateLimit))
 	}
@@ -71,6 +75,7 @@ type faultsJSON struct {
 	Bandwidth      int64   `json:"bandwidth"`
 	FailRate       float64 `json:"fail_rate"`
 	DropRate       float64 `json:"drop_rate"`
+	LoseAnswerRate float64 `json:"lose_answer_rate"`
 	RateLimit      int     `json:"rate_limit"`
 	RateWindow     string  `json:"rate_window"`
 	ProcessingTime string  `json:"processing_time"`
@@ -82,7 +87,8 @@ type faultsJSON struct {
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{
 		Latency: f.Latency.String(), Bandwidth: f.Bandwidth, FailRate: f.FailRate, DropRate: f.DropRate,
-		RateLimit: f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
+		LoseAnswerRate: f.LoseAnswerRate,
+		RateLimit:      f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
 		FailProcessing: f.FailProcessing, Seed: f.Seed,
 	})
 }
@@ -96,6 +102,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		Bandwidth      json.RawMessage `json:"bandwidth"`
 		FailRate       float64         `json:"fail_rate"`
 		DropRate       float64         `json:"drop_rate"`
+		LoseAnswerRate float64         `json:"lose_answer_rate"`
 		RateLimit      int             `json:"rate_limit"`
 		RateWindow     json.RawMessage `json:"rate_window"`
 		ProcessingTime json.RawMessage `json:"processing_time"`
@@ -132,6 +139,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		}
 	}
 	out.FailRate, out.DropRate, out.RateLimit = raw.FailRate, raw.DropRate, raw.RateLimit
+	out.LoseAnswerRate = raw.LoseAnswerRate
 	out.FailProcessing, out.Seed = raw.FailProcessing, raw.Seed
 	*f = out
 	return nil

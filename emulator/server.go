@@ -110,6 +110,10 @@ type Server struct {
 	verifier *oauthVerifier
 	mux      *http.ServeMux
 
+	// finalizingHook, if set (tests), runs when a FINALIZE has marked its
+	// media as being finalized, before it reads the bytes.
+	finalizingHook func(id string)
+
 	mu        sync.Mutex
 	faults    Faults
 	dice      *faultDice
@@ -384,9 +388,15 @@ func (s *Server) routes() {
 	api("POST /1.1/media/metadata/create.json", v11, authOAuth1, s.v11Metadata)
 	api("GET /1.1/account/verify_credentials.json", v11, authOAuth1, s.v11VerifyCredentials)
 	api("/2/", v2, authOAuth1OrBearer, func(c *call) {
+		if !c.take("v2 unknown") {
+			return
+		}
 		c.problem(http.StatusNotFound, "Not Found Error", "Sorry, that page does not exist.", "https://api.twitter.com/2/problems/resource-not-found")
 	})
 	api("/1.1/", v11, authOAuth1, func(c *call) {
+		if !c.take("v1.1 unknown") {
+			return
+		}
 		c.v11Error(http.StatusNotFound, 34, "Sorry, that page does not exist.")
 	})
 	mux.HandleFunc("GET /_emulator/media", s.adminMedia)
@@ -441,27 +451,36 @@ type call struct {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string, ver apiVersion, am authMode, h func(*call)) {
 	c := &call{s: s, w: &recorder{ResponseWriter: w}, r: r, ver: ver, endpoint: pattern, start: s.now()}
-	defer func() {
-		status := c.w.status
-		s.mu.Lock()
-		if s.stats[c.endpoint] == nil {
-			s.stats[c.endpoint] = make(map[int]int)
-		}
-		s.stats[c.endpoint][status]++
-		s.total++
-		s.mu.Unlock()
-		s.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Str("endpoint", c.endpoint).
-			Int("status", status).Dur("duration", s.now().Sub(c.start)).Msg("request")
-	}()
+	// count records the request in the stats, once: before a lost answer's hang-up, so that a
+	// client that sees the cut connection also sees the request counted.
+	var counted sync.Once
+	count := func() {
+		counted.Do(func() {
+			status := c.w.status
+			s.mu.Lock()
+			if s.stats[c.endpoint] == nil {
+				s.stats[c.endpoint] = make(map[int]int)
+			}
+			s.stats[c.endpoint][status]++
+			s.total++
+			s.mu.Unlock()
+			s.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Str("endpoint", c.endpoint).
+				Int("status", status).Dur("duration", s.now().Sub(c.start)).Msg("request")
+		})
+	}
+	defer count()
 	s.mu.Lock()
 	closed, f := s.closed, s.faults
-	var drop, fail, fail503 bool
+	var drop, fail, fail503, lose bool
 	if f.DropRate > 0 {
 		drop = s.dice.rng.Float64() < f.DropRate
 	}
 	if f.FailRate > 0 && !drop {
 		fail = s.dice.rng.Float64() < f.FailRate
 		fail503 = s.dice.rng.IntN(2) == 1
+	}
+	if f.LoseAnswerRate > 0 && !drop && !fail {
+		lose = s.dice.rng.Float64() < f.LoseAnswerRate
 	}
 	s.mu.Unlock()
 	if closed {
@@ -486,7 +505,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 		return
 	}
 	if fail {
-		c.limit = s.peekLimit(c)
 		if fail503 {
 			c.errorCode(http.StatusServiceUnavailable, 130, "Over capacity")
 		} else {
@@ -494,12 +512,38 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 		}
 		return
 	}
+	if lose {
+		// The request is processed in full; only its answer is lost.
+		real := c.w.ResponseWriter
+		c.w.ResponseWriter = &discardWriter{header: make(http.Header)}
+		defer func() {
+			count()
+			c.hangUp(real)
+		}()
+	}
 	if ae := s.authenticate(c, am); ae != nil {
 		s.log.Debug().Str("path", r.URL.Path).Str("reason", ae.reason).Msg("request refused")
 		c.errorCode(ae.status, ae.code, ae.msg)
 		return
 	}
 	h(c)
+}
+
+// discardWriter takes an answer that is never sent (Faults.LoseAnswerRate).
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// hangUp closes the connection of a request whose answer went to a
+// discardWriter, so that the client sees a connection error instead.
+func (c *call) hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2 or a test recorder: abort the stream
+	}
+	conn.Close()
 }
 
 // cut answers nothing: it reads part of the body, then closes the connection.
@@ -670,31 +714,21 @@ func (c *call) take(name string) bool {
 	return ok
 }
 
-// peekLimit reports the budget of the call's endpoint without spending it.
-func (s *Server) peekLimit(c *call) *limitState {
-	name := c.ver.String() + " unknown"
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.buckets[name]; b != nil && now.Before(b.reset) {
-		return &limitState{limit: b.limit, remaining: b.remaining, reset: b.reset}
-	}
-	bd := s.budgetFor(name)
-	return &limitState{limit: bd.limit, remaining: bd.limit, reset: now.Add(bd.window)}
-}
-
 // headers sets the headers X puts on every answer of the call's version.
+// x-rate-limit-* report the budget the endpoint spent; an answer that never
+// reached an endpoint's budget (an authentication failure, an injected 5xx)
+// carries none, as X's 401s do (issue_quoted_bodies.json),
+// rather than a made-up budget that a client would take for a new window.
 func (c *call) headers(contentType string) {
 	h := c.w.Header()
 	if contentType != "" {
 		h.Set("Content-Type", contentType)
 	}
-	if c.limit == nil {
-		c.limit = c.s.peekLimit(c)
+	if c.limit != nil {
+		h.Set("x-rate-limit-limit", strconv.Itoa(c.limit.limit))
+		h.Set("x-rate-limit-remaining", strconv.Itoa(c.limit.remaining))
+		h.Set("x-rate-limit-reset", strconv.FormatInt(c.limit.reset.Unix(), 10))
 	}
-	h.Set("x-rate-limit-limit", strconv.Itoa(c.limit.limit))
-	h.Set("x-rate-limit-remaining", strconv.Itoa(c.limit.remaining))
-	h.Set("x-rate-limit-reset", strconv.FormatInt(c.limit.reset.Unix(), 10))
 	txn := strconv.FormatInt(c.start.UnixNano()&0xffffffffffff, 16)
 	h.Set("x-transaction-id", txn)
 	h.Set("x-response-time", strconv.FormatInt(c.s.now().Sub(c.start).Milliseconds(), 10))

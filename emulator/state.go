@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -28,6 +30,7 @@ type media struct {
 	expires    time.Time
 	segments   map[int]*blob
 	phase      phase
+	finalizing chan struct{} // closed when the FINALIZE in flight ends; set in phaseFinalizing
 
 	// Set by FINALIZE.
 	ordered     []*blob
@@ -214,23 +217,50 @@ func (s *Server) putSegment(m *media, idx int, b *blob) error {
 	return nil
 }
 
+// awaitFinalize waits while a FINALIZE of m is in flight (reassembling and
+// hashing), so that a concurrent FINALIZE or STATUS sees its outcome. It
+// returns ctx's error if ctx ends first.
+func (s *Server) awaitFinalize(ctx context.Context, m *media) error {
+	for {
+		s.mu.Lock()
+		done := m.finalizing
+		s.mu.Unlock()
+		if done == nil {
+			return nil
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("await finalize of %s: %w", m.id, ctx.Err())
+		}
+	}
+}
+
 // finalize reassembles m's segments by index and analyses the bytes. A
-// second FINALIZE of a finalized id is answered with its current state.
+// second FINALIZE of a finalized id is answered with its current state; one
+// that arrives while another is in flight waits for it (or for ctx) first.
 // The returned *procError is a problem with the bytes that a synchronous
 // FINALIZE reports as an error (asynchronous processing reports it later).
-func (s *Server) finalize(m *media, allowAsync bool) (*procError, error) {
+func (s *Server) finalize(ctx context.Context, m *media, allowAsync bool) (*procError, error) {
+	if err := s.awaitFinalize(ctx, m); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
-	switch m.phase {
-	case phaseFinal:
+	for m.phase == phaseFinalizing {
+		// Another FINALIZE started between the wait and the lock.
+		s.mu.Unlock()
+		if err := s.awaitFinalize(ctx, m); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+	}
+	if m.phase == phaseFinal {
 		var problem *procError
 		if !m.async {
 			problem = m.failure
 		}
 		s.mu.Unlock()
 		return problem, nil
-	case phaseFinalizing:
-		s.mu.Unlock()
-		return nil, errFinalizing
 	}
 	idx := make([]int, 0, len(m.segments))
 	var sum int64
@@ -252,12 +282,20 @@ func (s *Server) finalize(m *media, allowAsync bool) (*procError, error) {
 		ordered[i] = m.segments[k]
 	}
 	m.phase = phaseFinalizing
+	done := make(chan struct{})
+	m.finalizing = done
 	procTime, failProc := s.faults.ProcessingTime, s.faults.FailProcessing
+	hook := s.finalizingHook
 	s.mu.Unlock()
 
+	if hook != nil {
+		hook(m.id)
+	}
 	a, err := s.analyzeBlobs(ordered, m.totalBytes, m.kind)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m.finalizing = nil
+	defer close(done)
 	if err != nil {
 		m.phase = phaseUploading
 		return nil, err

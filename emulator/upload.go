@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -24,16 +25,27 @@ type uploadForm struct {
 const (
 	maxFieldBytes = 64 << 10
 	maxParts      = 64
+	jsonOverhead  = 64 << 10 // JSON syntax and fields around base64 media
 )
+
+// maxJSONBody is the largest v2 JSON body that may carry mediaBytes of
+// base64-encoded media.
+func maxJSONBody(mediaBytes int64) int64 {
+	return (mediaBytes+2)/3*4 + jsonOverhead
+}
 
 // errV2ContentType is what X's v2 edge says about a body that is neither JSON
 // nor a properly formed multipart/form-data (API.md §3.3).
 var errV2ContentType = &flowError{"Requests with bodies must have content-type of application/json."}
 
-// readUpload parses the body: a form (already in c.form), multipart/form-data,
-// or (v2) JSON with base64 media. Media beyond limit bytes gives errTooLarge.
-// v1.1 also takes parameters from the query string.
-func (c *call) readUpload(limit int64) (*uploadForm, error) {
+// readUpload parses the body. v1.1 takes a form (already in c.form, with
+// media or base64 media_data) or multipart/form-data (media or media_data
+// part), and parameters from the query string. v2 takes only a proper
+// multipart/form-data with a media part, or JSON with base64 media of at
+// most jsonLimit bytes (the body is capped at maxJSONBody(jsonLimit));
+// anything else gets X's content-type problem. Media beyond limit bytes, or
+// a JSON body beyond its cap, gives errTooLarge.
+func (c *call) readUpload(limit, jsonLimit int64) (*uploadForm, error) {
 	s, r := c.s, c.r
 	f := &uploadForm{fields: make(map[string]string)}
 	if c.ver == v11 {
@@ -47,6 +59,9 @@ func (c *call) readUpload(limit int64) (*uploadForm, error) {
 	t0 := s.now()
 	defer func() { c.bodyTime += s.now().Sub(t0) }()
 	switch {
+	case c.form != nil && c.ver == v2:
+		// X's v2 upload endpoints take no form-urlencoded bodies.
+		return nil, errV2ContentType
 	case c.form != nil:
 		for k, v := range c.form {
 			if strings.HasPrefix(k, "oauth_") || len(v) == 0 {
@@ -100,28 +115,9 @@ func (c *call) readUpload(limit int64) (*uploadForm, error) {
 		}
 		return f, nil
 	case mt == "application/json" && c.ver == v2:
-		var j map[string]json.RawMessage
-		if err := json.NewDecoder(body).Decode(&j); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, errTooLarge
-			}
-			return nil, &flowError{"Request body is not valid JSON."}
-		}
-		for k, raw := range j {
-			var str string
-			if err := json.Unmarshal(raw, &str); err != nil {
-				str = string(raw) // numbers (segment_index), arrays (additional_owners)
-			}
-			if k == "media" {
-				b, err := newBlob(base64.NewDecoder(base64.StdEncoding, strings.NewReader(str)), limit, s.storeDir, s.inMemory)
-				if err != nil {
-					return nil, bodyErr(err, "media")
-				}
-				f.media, f.field = b, "media"
-				continue
-			}
-			f.fields[k] = str
+		if err := c.readJSONUpload(f, min(limit, jsonLimit)); err != nil {
+			f.media.remove()
+			return nil, err
 		}
 		return f, nil
 	}
@@ -129,6 +125,94 @@ func (c *call) readUpload(limit int64) (*uploadForm, error) {
 		return nil, errV2ContentType
 	}
 	return nil, &flowError{"unsupported Content-Type " + mt}
+}
+
+// jsonValue is one raw JSON value of a body. It aliases the body buffer
+// (encoding/json hands an Unmarshaler a slice of its input), which
+// readJSONUpload owns and never modifies, so base64 media is decoded
+// straight from the body without being copied first.
+type jsonValue []byte
+
+func (v *jsonValue) UnmarshalJSON(b []byte) error {
+	*v = b
+	return nil
+}
+
+// readJSONUpload reads a v2 JSON body whose "media" is base64 of at most
+// limit bytes. The body is read once into one buffer of its size; media is
+// decoded from that buffer into its blob.
+func (c *call) readJSONUpload(f *uploadForm, limit int64) error {
+	s, r := c.s, c.r
+	maxBody := maxJSONBody(limit)
+	if r.ContentLength > maxBody {
+		return errTooLarge
+	}
+	body := http.MaxBytesReader(c.w, r.Body, maxBody)
+	var buf []byte
+	var err error
+	if r.ContentLength > 0 {
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(body, buf)
+	} else {
+		buf, err = io.ReadAll(body)
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return &flowError{"Request body could not be read."}
+	}
+	var j map[string]jsonValue
+	if err := json.Unmarshal(buf, &j); err != nil {
+		return &flowError{"Request body is not valid JSON."}
+	}
+	for k, raw := range j {
+		if k != "media" {
+			var str string
+			if err := json.Unmarshal(raw, &str); err != nil {
+				str = string(raw) // numbers (segment_index), arrays (additional_owners)
+			}
+			f.fields[k] = str
+			continue
+		}
+		if len(raw) < 2 || raw[0] != '"' {
+			return &flowError{"media must be a base64 string"}
+		}
+		src := []byte(raw[1 : len(raw)-1])
+		if bytes.IndexByte(src, '\\') >= 0 {
+			// Escapes ("\/") are legal JSON in base64 text; unescape (rare: a copy).
+			var str string
+			if err := json.Unmarshal(raw, &str); err != nil {
+				return &flowError{"Request body is not valid JSON."}
+			}
+			src = []byte(str)
+		}
+		b, err := decodeBase64Blob(src, limit, s.storeDir, s.inMemory)
+		if err != nil {
+			return bodyErr(err, "media")
+		}
+		f.media, f.field = b, "media"
+	}
+	return nil
+}
+
+// decodeBase64Blob stores the media that src holds in base64; in memory it
+// decodes into one buffer of at most the decoded size (src, a JSON body
+// under its cap, bounds it).
+func decodeBase64Blob(src []byte, limit int64, dir string, inMemory bool) (*blob, error) {
+	if !inMemory {
+		return newBlob(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(src)), limit, dir, false)
+	}
+	data := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+	n, err := base64.StdEncoding.Decode(data, src)
+	if err != nil {
+		return nil, err
+	}
+	if int64(n) > limit {
+		return nil, errTooLarge
+	}
+	return &blob{data: data[:n], size: int64(n)}, nil
 }
 
 func (c *call) readMultipart(f *uploadForm, body io.Reader, boundary string, limit int64) error {
@@ -150,6 +234,18 @@ func (c *call) readMultipart(f *uploadForm, body io.Reader, boundary string, lim
 			return &flowError{"malformed multipart body"}
 		}
 		name := p.FormName()
+		if name == "media_data" && c.ver == v2 {
+			// v2 takes raw bytes in a media part only; a media_data part
+			// is ignored, so the request lacks its media.
+			if _, err := io.Copy(io.Discard, p); err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return errTooLarge
+				}
+				return &flowError{"malformed multipart body"}
+			}
+			continue
+		}
 		switch name {
 		case "media", "media_data":
 			var src io.Reader = p

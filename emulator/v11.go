@@ -50,6 +50,8 @@ func (s *Server) v11MediaBody(m *media, initOnly bool) map[string]any {
 // v11MediaError answers an error of the upload endpoint.
 func (c *call) v11MediaError(err error) {
 	switch {
+	case !isFlowError(err) && c.r.Context().Err() != nil:
+		c.w.status = 499 // the client went away while the request waited
 	case errors.Is(err, errTooLarge):
 		c.empty(http.StatusRequestEntityTooLarge)
 	case errors.Is(err, errUnknownMedia), errors.Is(err, errExpiredMedia):
@@ -83,7 +85,7 @@ func (c *call) missing(param string) {
 // INIT, APPEND and FINALIZE commands.
 func (s *Server) v11Upload(c *call) {
 	// The largest part any command takes is a 15 MB GIF of a simple upload.
-	f, err := c.readUpload(maxGIFBytes)
+	f, err := c.readUpload(maxGIFBytes, 0)
 	if err != nil {
 		c.endpoint += commandLabel(c.r.URL.Query().Get("command"))
 		if !c.take("v1.1 upload image") {
@@ -288,7 +290,7 @@ func (s *Server) v11Finalize(c *call, f *uploadForm) {
 		return
 	}
 	// v1.1 processes asynchronously only when INIT named a category.
-	problem, err := s.finalize(m, m.category != "")
+	problem, err := s.finalize(c.r.Context(), m, m.category != "")
 	if err != nil {
 		c.v11MediaError(err)
 		return
@@ -323,6 +325,10 @@ func (s *Server) v11Status(c *call) {
 	}
 	m, err := s.lookup(c.mediaID)
 	if err != nil {
+		c.v11MediaError(err)
+		return
+	}
+	if err := s.awaitFinalize(c.r.Context(), m); err != nil {
 		c.v11MediaError(err)
 		return
 	}

@@ -33,6 +33,8 @@ func (s *Server) v2MediaBody(m *media) map[string]any {
 // v2MediaError answers an error of the chunked flow.
 func (c *call) v2MediaError(err error, param string) {
 	switch {
+	case !isFlowError(err) && c.r.Context().Err() != nil:
+		c.w.status = 499 // the client went away while the request waited
 	case errors.Is(err, errTooLarge):
 		c.empty(http.StatusRequestEntityTooLarge)
 	case errors.Is(err, errUnknownMedia), errors.Is(err, errExpiredMedia):
@@ -145,7 +147,7 @@ func (s *Server) v2Append(c *call) {
 		c.v2MediaError(err, "id")
 		return
 	}
-	f, err := c.readUpload(maxV2SegmentBytes)
+	f, err := c.readUpload(maxV2SegmentBytes, maxV2SegmentBytes)
 	if err != nil {
 		c.v2MediaError(err, "")
 		return
@@ -186,7 +188,7 @@ func (s *Server) v2Finalize(c *call) {
 		c.v2MediaError(err, "id")
 		return
 	}
-	problem, err := s.finalize(m, true)
+	problem, err := s.finalize(c.r.Context(), m, true)
 	if err != nil {
 		c.v2MediaError(err, "id")
 		return
@@ -218,6 +220,10 @@ func (s *Server) v2Status(c *call) {
 		c.v2MediaError(err, "media_id")
 		return
 	}
+	if err := s.awaitFinalize(c.r.Context(), m); err != nil {
+		c.v2MediaError(err, "media_id")
+		return
+	}
 	s.mu.Lock()
 	final := m.phase == phaseFinal
 	s.mu.Unlock()
@@ -237,7 +243,7 @@ func (s *Server) v2OneShot(c *call) {
 		c.invalid("command", "the command-style upload (command=INIT|APPEND|FINALIZE) is retired; use /2/media/upload/initialize, /{id}/append and /{id}/finalize")
 		return
 	}
-	f, err := c.readUpload(maxVideoBytes)
+	f, err := c.readUpload(maxVideoBytes, maxImageBytes)
 	if err != nil {
 		c.v2MediaError(err, "")
 		return

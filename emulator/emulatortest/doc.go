@@ -12,5 +12,6 @@
 // cannot start. OAuth1Client signs with github.com/dghubble/oauth1, the
 // library the uploader uses; the emulator verifies with its own code. The
 // in-memory transport serves each request in the caller's goroutine and
-// reports a connection cut by a drop fault as an error. No channels.
+// reports a connection cut by a drop or lose-answer fault as an error. No
+// channels.
 package emulatortest

@@ -118,5 +118,16 @@ func TestInMemoryInBubble(t *testing.T) {
 		if _, err := srv.InMemoryBearerClient().Get(srv.URL + "/2/users/me"); err == nil {
 			t.Errorf("drop fault: no error")
 		}
+		srv.SetFaults(emulator.Faults{LoseAnswerRate: 1})
+		before := len(srv.Media())
+		resp, err := srv.InMemoryBearerClient().Post(srv.URL+"/2/media/upload/initialize", "application/json",
+			strings.NewReader(`{"media_type":"video/mp4","total_bytes":10}`))
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("lose-answer fault: got %d, want an error", resp.StatusCode)
+		}
+		if got := len(srv.Media()); got != before+1 {
+			t.Errorf("lose-answer fault: %d media ids, want %d (the INIT is processed)", got, before+1)
+		}
 	})
 }
