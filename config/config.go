@@ -61,7 +61,7 @@ type Upload struct {
 type Watch struct {
 	Mode           string   `yaml:"mode" json:"mode"` // "auto" | "notify" | "poll"
 	Settle         Duration `yaml:"settle" json:"settle"`
-	NetworkSettle  Duration `yaml:"network_settle" json:"network_settle"` // settle on polled NFS/SMB/CIFS/FUSE mounts; never shorter than Settle
+	NetworkSettle  Duration `yaml:"network_settle" json:"network_settle"` // settle on NFS/SMB/CIFS/FUSE mounts, in any mode; never shorter than Settle
 	PollInterval   Duration `yaml:"poll_interval" json:"poll_interval"`
 	RescanInterval Duration `yaml:"rescan_interval" json:"rescan_interval"` // 0 disables the periodic rescan
 	Ignore         []string `yaml:"ignore" json:"ignore"`                   // extra globs (path.Match syntax) on top of the built-in list
@@ -136,6 +136,18 @@ const (
 	// MaxRefreshBeforeExpiry bounds refresh_before_expiry: media ids live
 	// 24 hours, so a longer window would re-upload every file forever.
 	MaxRefreshBeforeExpiry = 24 * time.Hour
+
+	// MinSettle is the shortest watch.settle: below it "unchanged for this
+	// long" no longer tells a finished file from one still being written
+	// (mtime granularity and writers' pauses are of that order).
+	// watch.network_settle must be at least watch.settle.
+	MinSettle = 100 * time.Millisecond
+	// MinPollInterval is the shortest watch.poll_interval: each poll lists
+	// every folder, and polling faster busy-loops on a large tree.
+	MinPollInterval = time.Second
+	// MinRescanInterval is the shortest watch.rescan_interval other than 0
+	// (off): a rescan walks every folder.
+	MinRescanInterval = time.Minute
 )
 
 // MediaCategories lists the accepted folders[].media_category values.

@@ -24,7 +24,10 @@
 // Durations are strings with a unit ("3s", "1h"); a bare number is refused
 // except 0. Sizes are bytes or a number with a unit: KiB/MiB/GiB/TiB are
 // 1024-based, KB/MB/GB/TB 1000-based ([ParseSize]). Booleans are true/false
-// (yes/no/on/off are accepted). Integers and booleans may be quoted. YAML
+// (yes/no/on/off are accepted). Integers and booleans may be quoted.
+// Watch timings have floors: watch.settle at least 100ms, network_settle at
+// least settle, poll_interval at least 1s, rescan_interval 0 (off) or at
+// least 1m ([MinSettle], [MinPollInterval], [MinRescanInterval]). YAML
 // anchors, aliases and merge keys (<<) work; top-level keys starting with
 // "x-" are ignored, as in docker compose, to give anchors a home
 // ("x-defaults: &d {alt_text: sidecar}", then "- <<: *d" in folders). One
@@ -47,11 +50,16 @@
 // Folder paths must be absolute ("~/" is expanded). Two folders may not
 // overlap: a folder inside a recursive folder that would see its files is
 // refused (two manifests would claim one file), unless a directory on the
-// way is hidden (".name") or matched by watch.ignore, which the watcher
-// never enters. For the same reason an after_upload move:<dir> target that
-// any folder watches is refused: moved files would be uploaded again.
-// Name it with a leading "." (move:.uploaded), or put it outside. The
-// checks are lexical; `mediasync check` looks at the file system.
+// way is hidden (".name") or matched by watch.ignore (case-insensitively,
+// as the watcher matches it), which the watcher never enters. For the same
+// reason an after_upload move:<dir> target that any folder watches is
+// refused: moved files would be uploaded again. Name it with a leading "."
+// (move:.uploaded), or put it outside. The checks are lexical; `mediasync
+// check` looks at the file system. They approximate the watcher's rules
+// without importing it: the watcher's built-in ignore names (@eaDir,
+// #recycle, "*.tmp", ...) are not replicated, so a folder reached only
+// through such a directory is refused although the watcher would skip it
+// (add the name to watch.ignore); an overlapping config is never accepted.
 //
 // # Secrets
 //

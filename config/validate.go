@@ -89,31 +89,52 @@ func (c *Config) validateAPI(k *checker) {
 	a.BaseURL = strings.TrimRight(a.BaseURL, "/")
 }
 
-// checkBaseURL returns what is wrong with a base URL, without quoting a
-// password it might hold.
+// checkBaseURL returns what is wrong with a base URL. Messages quote only
+// its scheme, host and path (see quotableURL), never a user, password,
+// query or fragment, any of which may hold a token.
 func checkBaseURL(s string) string {
 	u, err := url.Parse(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "is not a valid URL"
+	}
+	q := quotableURL(u)
+	switch {
 	case u.User != nil:
 		return "must not hold a user or password (credentials go under credentials:)"
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Sprintf("%q must start with https:// (or http:// for a local emulator)", s)
+		return fmt.Sprintf("%q must start with https:// (or http:// for a local emulator)", q)
 	case u.Host == "" || u.Hostname() == "":
-		return fmt.Sprintf("%q has no host", s)
-	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
-		return fmt.Sprintf("%q must not have a query or fragment", s)
+		return fmt.Sprintf("%q has no host", q)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || strings.Contains(s, "#"):
+		return fmt.Sprintf("%q must not have a query or fragment", q)
 	}
 	if p := strings.TrimRight(u.Path, "/"); strings.HasSuffix(p, "/2") || strings.HasSuffix(p, "/1.1") || strings.Contains(p, "/media/") || strings.HasSuffix(p, "/media") {
-		return fmt.Sprintf("%q names an API path; give the scheme and host only (e.g. https://api.x.com): mediasync adds /2/media/... or /1.1/media/... itself", s)
+		return fmt.Sprintf("%q names an API path; give the scheme and host only (e.g. https://api.x.com): mediasync adds /2/media/... or /1.1/media/... itself", q)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("%q has an invalid port", s)
+			return fmt.Sprintf("%q has an invalid port", q)
 		}
 	}
 	return ""
+}
+
+// quotableURL returns the part of u an error message may quote:
+// scheme://host/path (host with its port), without the user, password,
+// query, fragment or an opaque part, which may hold secrets.
+func quotableURL(u *url.URL) string {
+	var b strings.Builder
+	if u.Scheme != "" {
+		b.WriteString(u.Scheme + ":")
+		if u.Opaque == "" {
+			b.WriteString("//")
+		}
+	}
+	if u.Opaque == "" {
+		b.WriteString(u.Host)
+		b.WriteString(u.EscapedPath())
+	}
+	return b.String()
 }
 
 // validateCredentials refuses credentials with surrounding whitespace or
@@ -173,17 +194,20 @@ func (c *Config) validateUpload(k *checker) {
 func (c *Config) validateWatch(k *checker) {
 	w := c.Watch
 	oneOf(k, "watch.mode", w.Mode, "auto", "notify", "poll")
-	if w.Settle <= 0 {
-		k.add("watch.settle", "must be longer than 0, e.g. 3s (how long a file must stay unchanged)")
+	if w.Settle.D() < MinSettle {
+		k.add("watch.settle", "%s is too short; must be at least %s, e.g. 3s (how long a file must stay unchanged: shorter cannot tell a finished file from one still being written)", w.Settle, Duration(MinSettle))
 	}
-	if w.NetworkSettle <= 0 {
-		k.add("watch.network_settle", "must be longer than 0, e.g. 20s (network mounts cache file attributes)")
+	switch {
+	case w.NetworkSettle.D() < MinSettle:
+		k.add("watch.network_settle", "%s is too short; must be at least %s and at least watch.settle, e.g. 20s (network mounts cache file attributes)", w.NetworkSettle, Duration(MinSettle))
+	case w.NetworkSettle < w.Settle:
+		k.add("watch.network_settle", "%s is shorter than watch.settle (%s); must be at least that, e.g. 20s (network mounts cache file attributes)", w.NetworkSettle, w.Settle)
 	}
-	if w.PollInterval <= 0 {
-		k.add("watch.poll_interval", "must be longer than 0, e.g. 30s")
+	if w.PollInterval.D() < MinPollInterval {
+		k.add("watch.poll_interval", "%s is too short; must be at least %s, e.g. 30s (each poll lists every folder)", w.PollInterval, Duration(MinPollInterval))
 	}
-	if w.RescanInterval < 0 {
-		k.add("watch.rescan_interval", "must not be negative (0 disables the periodic rescan)")
+	if w.RescanInterval != 0 && w.RescanInterval.D() < MinRescanInterval {
+		k.add("watch.rescan_interval", "%s is out of range; must be 0 (no periodic rescan) or at least %s, e.g. 1h (each rescan walks every folder)", w.RescanInterval, Duration(MinRescanInterval))
 	}
 	for i, p := range w.Ignore {
 		kp := fmt.Sprintf("watch.ignore[%d]", i)
@@ -376,7 +400,16 @@ func (c *Config) crossCheckFolders(k *checker, valid []bool) {
 // watches reports whether files in directory dir would be seen while
 // watching folder f: dir lies inside f (or is f) and, when dir is below f,
 // f is recursive and no directory on the way is hidden (".name") or
-// matched by watch.ignore, which the watcher never descends into.
+// matched by watch.ignore (case-insensitively), which the watcher never
+// descends into.
+//
+// This approximates the watcher's rules (config does not import watcher):
+// the hidden-name rule and the case-insensitive watch.ignore match are the
+// same, but the watcher also skips built-in names (@eaDir, #recycle,
+// $RECYCLE.BIN, "*.tmp", ...) that are not replicated here. So watches may
+// say true where the watcher would skip the directory, never the reverse:
+// the overlap checks can refuse a safe config (naming the directory in
+// watch.ignore resolves it), never accept an overlapping one.
 func (c *Config) watches(f Folder, dir string) bool {
 	rel, err := filepath.Rel(f.Path, dir)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
@@ -392,8 +425,9 @@ func (c *Config) watches(f Folder, dir string) bool {
 		if strings.HasPrefix(part, ".") {
 			return false
 		}
+		lower := strings.ToLower(part)
 		for _, g := range c.Watch.Ignore {
-			if ok, _ := path.Match(g, part); ok {
+			if ok, _ := path.Match(strings.ToLower(g), lower); ok {
 				return false
 			}
 		}

@@ -97,6 +97,54 @@ func TestValidateInCode(t *testing.T) {
 			c.Credentials.BearerToken = " pa55word"
 		}, []string{"credentials.consumer_secret: has surrounding whitespace", "credentials.bearer_token: has surrounding whitespace"}},
 		{"version spelled as a number", func(c *Config) { c.API.Version = "1.1" }, []string{`api.version: "1.1" is not a version; write v2 or v1.1`}},
+
+		// base_url messages quote scheme://host/path only: a query, fragment,
+		// user info or opaque part may hold a token.
+		{"base_url query with a token", func(c *Config) { c.API.BaseURL = "https://api.x.com/?access_token=pa55word" },
+			[]string{`api.base_url: "https://api.x.com/" must not have a query or fragment`}},
+		{"base_url fragment with a token", func(c *Config) { c.API.BaseURL = "https://api.x.com/x#pa55word" },
+			[]string{`api.base_url: "https://api.x.com/x" must not have a query or fragment`}},
+		{"base_url empty query", func(c *Config) { c.API.BaseURL = "https://api.x.com?" }, []string{`"https://api.x.com" must not have a query`}},
+		{"base_url empty fragment", func(c *Config) { c.API.BaseURL = "https://api.x.com#" }, []string{`"https://api.x.com" must not have a query`}},
+		{"base_url bad scheme with a query", func(c *Config) { c.API.BaseURL = "ftp://api.x.com/up?key=pa55word" },
+			[]string{`api.base_url: "ftp://api.x.com/up" must start with https://`}},
+		{"base_url no host with a query", func(c *Config) { c.API.BaseURL = "https:///?t=pa55word" }, []string{`"https:///" has no host`}},
+		{"base_url opaque", func(c *Config) { c.API.BaseURL = "token:pa55word" }, []string{`api.base_url: "token:" must start with https://`}},
+		{"base_url without scheme", func(c *Config) { c.API.BaseURL = "api.x.com/up?t=pa55word" }, []string{`"api.x.com/up" must start with https://`}},
+		{"base_url user and query", func(c *Config) { c.API.BaseURL = "ftp://me:pa55word@h/?q=pa55word" }, []string{"must not hold a user or password"}},
+		{"base_url API path with a token", func(c *Config) { c.API.BaseURL = "https://api.x.com/2/media?t=pa55word" }, []string{`"https://api.x.com/2/media" must not have a query`}},
+
+		// Floors of the watch timings.
+		{"settle at its floor", func(c *Config) { c.Watch.Settle = Duration(MinSettle) }, nil},
+		{"settle below its floor", func(c *Config) { c.Watch.Settle = Duration(99 * time.Millisecond) }, []string{"watch.settle: 99ms is too short; must be at least 100ms"}},
+		{"network_settle equal to settle", func(c *Config) { c.Watch.Settle, c.Watch.NetworkSettle = Duration(time.Minute), Duration(time.Minute) }, nil},
+		{"network_settle shorter than settle", func(c *Config) {
+			c.Watch.Settle, c.Watch.NetworkSettle = Duration(30*time.Second), Duration(20*time.Second)
+		},
+			[]string{"watch.network_settle: 20s is shorter than watch.settle (30s)"}},
+		{"network_settle below the floor", func(c *Config) { c.Watch.NetworkSettle = Duration(time.Millisecond) }, []string{"watch.network_settle: 1ms is too short; must be at least 100ms"}},
+		{"both settles too short", func(c *Config) { c.Watch.Settle, c.Watch.NetworkSettle = 0, 0 }, []string{"watch.settle: 0s is too short", "watch.network_settle: 0s is too short"}},
+		{"poll_interval at its floor", func(c *Config) { c.Watch.PollInterval = Duration(MinPollInterval) }, nil},
+		{"poll_interval below its floor", func(c *Config) { c.Watch.PollInterval = Duration(999 * time.Millisecond) }, []string{"watch.poll_interval: 999ms is too short; must be at least 1s"}},
+		{"rescan_interval off", func(c *Config) { c.Watch.RescanInterval = 0 }, nil},
+		{"rescan_interval at its floor", func(c *Config) { c.Watch.RescanInterval = Duration(MinRescanInterval) }, nil},
+		{"rescan_interval below its floor", func(c *Config) { c.Watch.RescanInterval = Duration(59 * time.Second) }, []string{"watch.rescan_interval: 59s is out of range; must be 0 (no periodic rescan) or at least 1m"}},
+		{"rescan_interval negative", func(c *Config) { c.Watch.RescanInterval = Duration(-time.Hour) }, []string{"watch.rescan_interval: -1h is out of range"}},
+
+		// Nesting follows the watcher's ignore rules: watch.ignore matches
+		// case-insensitively, hidden directories are never entered.
+		{"nested under an ignored dir, other case", func(c *Config) {
+			c.Watch.Ignore = []string{"Raw"}
+			c.Folders = append(c.Folders, DefaultFolder("/srv/exports/RAW/in"))
+		}, nil},
+		{"move into an ignored dir, other case", func(c *Config) {
+			c.Watch.Ignore = []string{"done-*"}
+			c.Folders[0].AfterUpload = "move:DONE-2026"
+		}, nil},
+		{"nested under a hidden dir", func(c *Config) { c.Folders = append(c.Folders, DefaultFolder("/srv/exports/.cache/in")) }, nil},
+		{"nested under a built-in ignored name is refused (approximation)", func(c *Config) {
+			c.Folders = append(c.Folders, DefaultFolder("/srv/exports/@eaDir/in"))
+		}, []string{`folders[1].path: "/srv/exports/@eaDir/in" is inside folders[0]`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

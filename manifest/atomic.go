@@ -30,9 +30,9 @@ func dir(path string) string { return filepath.Dir(path) }
 // remove what a crash left behind, and the tests need a seam between the steps.
 //
 // On any error the temp file is removed and the old manifest is untouched, except when only the
-// final directory fsync fails: the new version is then in place but not known to be durable, and
-// the error is returned so that the caller does not count on it.
-func (s *Store) writeFile(data []byte) (err error) {
+// final directory fsync fails: the new version is then in place (renamed is true) but not known to
+// be durable, and the error is returned so that the caller does not count on it.
+func (s *Store) writeFile(data []byte) (renamed bool, err error) {
 	f, err := os.CreateTemp(dir(s.path), tempPattern(s.path))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Someone removed the manifest's directory while we run: recreate it and the whole state.
@@ -41,41 +41,47 @@ func (s *Store) writeFile(data []byte) (err error) {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("write manifest %s: %w", s.path, err)
+		return false, fmt.Errorf("write manifest %s: %w", s.path, err)
 	}
 	tmp := f.Name()
 	defer func() {
-		if err != nil {
+		if err != nil && !renamed {
 			f.Close()
 			os.Remove(tmp)
+		}
+		if err != nil {
 			err = fmt.Errorf("write manifest %s: %w", s.path, err)
 		}
 	}()
 	if err := f.Chmod(s.perm); err != nil && runtime.GOOS != "windows" {
-		return err
+		return false, err
 	}
 	var w writeSyncer = f
 	if s.hooks.wrapTemp != nil {
 		w = s.hooks.wrapTemp(f)
 	}
 	if _, err := w.Write(data); err != nil {
-		return err
+		return false, err
 	}
 	if err := w.Sync(); err != nil {
-		return err
+		return false, err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return false, err
 	}
 	if s.hooks.beforeRename != nil {
 		if err := s.hooks.beforeRename(tmp); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
-		return err
+		return false, err
 	}
-	return syncDir(dir(s.path))
+	sync := syncDir
+	if s.hooks.syncDir != nil {
+		sync = s.hooks.syncDir
+	}
+	return true, sync(dir(s.path))
 }
 
 // syncDir makes a rename in dir durable. File systems that cannot fsync a directory (some network

@@ -31,6 +31,9 @@ var (
 	ErrClosed = errors.New("manifest store is closed")
 	// ErrInvalid: a path or entry handed to [Store.Put] cannot be stored.
 	ErrInvalid = errors.New("invalid manifest entry")
+	// ErrBusy: [Read] found the manifest replaced by a checkpoint during each of its attempts (a
+	// writer checkpointing faster than the reader reads); nothing is wrong, try again later.
+	ErrBusy = errors.New("manifest replaced during every read attempt")
 )
 
 // Manifest is the whole manifest file of one folder (SPEC.md §4).
@@ -50,53 +53,71 @@ func DefaultPath(folder string) string {
 // Read loads the manifest at path for a reader (status, get, a posting step), with the changes
 // recorded in its journal. It takes no lock and never blocks or disturbs the writer: the manifest
 // is replaced atomically and the journal only grows until a checkpoint, so Read sees a whole
-// version; if a checkpoint replaces the manifest while Read runs, it reads again. A missing
-// manifest gives an error wrapping [fs.ErrNotExist]; an unparsable one an error wrapping
-// [ErrCorrupt]; a newer format one wrapping [ErrNewerVersion]. UpdatedAt is the time of the last
-// change read.
+// version; if a checkpoint replaces the manifest while Read runs, it reads again. A Read that
+// starts after [Store.Put] returned sees that Put's entry. A missing manifest gives an error
+// wrapping [fs.ErrNotExist]; an unparsable one an error wrapping [ErrCorrupt]; a newer format one
+// wrapping [ErrNewerVersion]; a manifest replaced by the writer during each of 10 reads in a row
+// an error wrapping [ErrBusy]. UpdatedAt is the time of the last change read.
 func Read(path string) (*Manifest, error) {
-	for attempt := 0; ; attempt++ {
-		m, fi, err := readOnce(path)
+	pause := time.Millisecond
+	for i := range readAttempts {
+		m, same, err := readOnce(path)
 		if err != nil {
 			return nil, err
 		}
-		now, err := os.Stat(path)
-		if (err == nil && os.SameFile(fi, now)) || attempt == 9 {
+		if same {
 			return m, nil
 		}
+		if i < readAttempts-1 {
+			// The writer replaced the file meanwhile (a burst rewrites a small manifest every few
+			// milliseconds): let it get ahead, a little longer each time.
+			t := time.NewTimer(pause)
+			<-t.C
+			pause = min(2*pause, 50*time.Millisecond)
+		}
 	}
+	return nil, fmt.Errorf("read manifest %s: %w (%d attempts); try again", path, ErrBusy, readAttempts)
 }
 
-func readOnce(path string) (*Manifest, os.FileInfo, error) {
+// readAttempts bounds the reads of Read while checkpoints keep replacing the manifest (about 2 s of
+// pauses in all).
+const readAttempts = 50
+
+// readOnce reads the manifest and its journal. same reports that path still names the manifest
+// file read once the journal was read: only then do the journal records read extend that file.
+// The file stays open until that comparison, so that its inode cannot be freed and reused by a
+// later checkpoint's file, which would make a replaced manifest look unchanged.
+func readOnce(path string) (m *Manifest, same bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest: %w", err)
+		return nil, false, fmt.Errorf("read manifest: %w", err)
 	}
+	defer f.Close()
 	fi, err := f.Stat()
 	var data []byte
 	if err == nil {
 		data, err = io.ReadAll(f)
 	}
-	f.Close()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest: %w", err)
+		return nil, false, fmt.Errorf("read manifest: %w", err)
 	}
-	m, err := decode(data)
+	m, err = decode(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest %s: %w", path, err)
+		return nil, false, fmt.Errorf("read manifest %s: %w", path, err)
 	}
 	jdata, err := os.ReadFile(JournalPath(path))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("read manifest: %w", err)
+		return nil, false, fmt.Errorf("read manifest: %w", err)
 	}
 	_, last, err := replay(jdata, m)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest %s: %s: %w", path, JournalPath(path), err)
+		return nil, false, fmt.Errorf("read manifest %s: %s: %w", path, JournalPath(path), err)
 	}
 	if last.After(m.UpdatedAt) {
 		m.UpdatedAt = last
 	}
-	return m, fi, nil
+	now, err := os.Stat(path)
+	return m, err == nil && os.SameFile(fi, now), nil
 }
 
 // decode parses and checks a manifest. Times come back in UTC; Files is never nil.

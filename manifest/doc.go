@@ -23,9 +23,11 @@
 //     old or a whole new version. A crash at any point leaves the old or the new version; temp
 //     files a crash leaves behind (".manifest.json.tmp-*") are removed by the next [Open].
 //   - Failed writes lose nothing: on any write error (ENOSPC, EIO, ...) the temp file is removed (or
-//     the journal cut back to its last whole record), the previous manifest stays intact, Put returns the wrapped error ("write manifest PATH: write
-//     TMP: no space left on device"), and the change stays in memory; the next successful write
-//     (any later Put, or Close) includes it.
+//     the journal cut back to its last whole record), the previous manifest stays intact, Put
+//     returns the wrapped error ("write manifest PATH: write TMP: no space left on device"), and
+//     the change stays in memory; the next successful write (any later Put, or Close) includes it.
+//     One exception: when only the directory fsync after the rename fails, the new version is in
+//     place (and later journal records extend it) but Put still returns the error.
 //   - Group commit: Puts arriving while a write is in flight are written together by the next one,
 //     and each returns when the write carrying it is durable. A burst of N Puts costs far fewer
 //     than N rewrites (see [Stats] and bench/manifest.sh).
@@ -49,16 +51,24 @@
 // size, when a commit finds the last checkpoint over 10 s old, 10 s after a burst's last journal
 // append (a timer), and on Close. [Read] and [Open] replay the journal: a record names the
 // checkpoint it extends by that checkpoint's updated_at, so records of an older checkpoint are
-// ignored, and a record torn by a crash can only be the last one and is dropped. A program that
-// parses manifest.json itself sees every commit, for a large manifest up to about 10 s late;
-// mediasync status and get (and anything using [Read]) see it at once.
+// ignored, and a record torn by a crash can only be the last one and is dropped.
+//
+// What a reader sees: [Read] (and mediasync status and get) sees every commit as soon as Put
+// returned, including after a crash. A program that parses manifest.json alone sees only the
+// last checkpoint. While the agent runs, commits of a large manifest reach the file at the next
+// checkpoint, normally within about 10 s (later if that checkpoint's write fails; it is retried
+// every 10 s). After a crash, or a kill before Close, the commits still in the journal reach
+// manifest.json only at the first checkpoint after the next [Open] of that manifest (the next
+// agent start; Open folds the journal in within about 10 s); until then the file alone is
+// stale, though nothing is lost. Such programs should use mediasync get or [Read] when they must
+// see every commit.
 //
 // # Keys and errors
 //
 // Entries are keyed by the file's path relative to the folder with '/' separators ([Rel],
 // [ValidRel]): clean, inside the folder, valid UTF-8. Errors wrap one of the sentinels
-// [ErrCorrupt], [ErrNewerVersion], [ErrLocked], [ErrClosed], [ErrInvalid], or the underlying
-// OS error (fs.ErrNotExist, syscall.ENOSPC, ...); test them with errors.Is.
+// [ErrCorrupt], [ErrNewerVersion], [ErrLocked], [ErrClosed], [ErrInvalid], [ErrBusy], or the
+// underlying OS error (fs.ErrNotExist, syscall.ENOSPC, ...); test them with errors.Is.
 //
 // # Cancellation
 //

@@ -3,8 +3,10 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"strconv"
 	"time"
@@ -158,16 +160,32 @@ func (s *Store) appendJournal(rec []byte) (broken bool, err error) {
 	return false, nil
 }
 
-// dropJournal removes the journal after a checkpoint. A failure is harmless: its records name an
-// older checkpoint and are ignored.
+// dropJournal removes the journal after a checkpoint. A failed removal is harmless to readers:
+// its records name an older checkpoint and are ignored. But the file keeps them, so jbytes stays
+// its real length: a later failed append cuts the journal back to jbytes, which must not cut into
+// the records appended after this checkpoint. When even its length is unknown, the store is marked
+// broken, so that the next write is a checkpoint and tries the removal again.
 func (s *Store) dropJournal() {
 	if s.jf != nil {
 		s.jf.Close()
 		s.jf = nil
 	}
-	if s.jbytes > 0 || s.broken {
-		os.Remove(JournalPath(s.path))
+	if s.jbytes == 0 && !s.broken {
+		return
 	}
-	s.jbytes = 0
-	s.broken = false
+	jp := JournalPath(s.path)
+	remove := os.Remove
+	if s.hooks.remove != nil {
+		remove = s.hooks.remove
+	}
+	s.jbytes, s.broken = 0, false
+	if err := remove(jp); err == nil || errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	switch fi, err := os.Stat(jp); {
+	case err == nil:
+		s.jbytes = fi.Size()
+	case !errors.Is(err, fs.ErrNotExist):
+		s.broken = true
+	}
 }

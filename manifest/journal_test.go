@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -346,4 +349,156 @@ func FuzzJournalReplay(f *testing.F) {
 			t.Fatalf("prefix replay: %d %v", v2, err)
 		}
 	})
+}
+
+// A Read that starts after Put returned sees the entry, in journal mode with checkpoints (by the
+// lag bound) replacing the manifest while readers run: a reader that read the manifest before a
+// checkpoint and the journal after it must notice and read again, even when the new file reuses
+// the old one's inode.
+func TestJournalReadSeesEveryCommit(t *testing.T) {
+	s, path := journalStore(t)
+	var committed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var fails, reads, busy atomic.Int64
+	var firstErr atomic.Value
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c := committed.Load()
+				m, err := Read(path)
+				if errors.Is(err, ErrBusy) { // checkpoints outpaced this reader: allowed, never wrong
+					busy.Add(1)
+					continue
+				}
+				reads.Add(1)
+				if err != nil {
+					fails.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				for i := range c {
+					if _, ok := m.Files[fmt.Sprintf("r%05d.jpg", i)]; !ok {
+						fails.Add(1)
+						firstErr.CompareAndSwap(nil, fmt.Sprintf("committed r%05d.jpg missing (committed=%d)", i, c))
+						break
+					}
+				}
+			}
+		})
+	}
+	for i := range 450 {
+		if err := s.Put(fmt.Sprintf("r%05d.jpg", i), uploadedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(int64(i + 1))
+		if i%3 == 2 { // a checkpoint after every third journal append
+			s.mu.Lock()
+			err := s.lead(true)
+			s.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	st := s.Stats()
+	t.Logf("stats %+v; reads %d, busy %d", st, reads.Load(), busy.Load())
+	if st.Checkpoints < 10 || st.Writes-st.Checkpoints < 10 || reads.Load() < 10 {
+		t.Errorf("Stats = %+v, %d reads: want checkpoints and journal appends during many reads", st, reads.Load())
+	}
+	if n := fails.Load(); n > 0 {
+		t.Fatalf("%d bad reads; first: %v", n, firstErr.Load())
+	}
+}
+
+// When only the directory fsync after a checkpoint's rename fails, the new manifest is in place:
+// later journal records must name it, or Read (and Open) skip them.
+func TestJournalCheckpointDirSyncFails(t *testing.T) {
+	s, path := journalStore(t)
+	if err := s.Put("before.jpg", uploadedEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.hooks.syncDir = func(string) error { return syscall.EIO }
+	err := s.lead(true)
+	s.hooks.syncDir = nil
+	s.mu.Unlock()
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("checkpoint with failing directory fsync: err = %v, want EIO", err)
+	}
+	if err := s.Put("after.jpg", uploadedEntry(2)); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Checkpoints != 1 {
+		t.Fatalf("Stats = %+v: want the Put journaled, not checkpointed", st)
+	}
+	m, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"before.jpg", "after.jpg"} {
+		if _, ok := m.Files[k]; !ok {
+			t.Errorf("Read misses %s after a checkpoint whose directory fsync failed", k)
+		}
+	}
+	crash(t, s)
+	s2, err := Open(path, filepath.Dir(filepath.Dir(path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, ok := s2.Get("after.jpg"); !ok {
+		t.Errorf("Open after a crash misses after.jpg")
+	}
+}
+
+// A journal whose removal after a checkpoint failed still holds its (stale) records; a failed
+// append must cut the journal back to its real length, keeping the records appended since.
+func TestJournalRemoveFailsThenAppendFails(t *testing.T) {
+	s, path := journalStore(t)
+	for i := range 3 {
+		if err := s.Put(fmt.Sprintf("old%d.jpg", i), uploadedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	s.hooks.remove = func(string) error { return syscall.EACCES }
+	err := s.lead(true)
+	s.hooks.remove = nil
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if _, err := os.Stat(JournalPath(path)); err != nil {
+		t.Fatalf("the journal should still exist after its removal failed: %v", err)
+	}
+	if err := s.Put("kept.jpg", uploadedEntry(7)); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.hooks.wrapJournal = func(f *os.File) writeSyncer { return failingSync{f} }
+	s.mu.Unlock()
+	if err := s.Put("failed.jpg", uploadedEntry(8)); err == nil {
+		t.Fatal("Put with a failing journal fsync succeeded")
+	}
+	s.mu.Lock()
+	s.hooks.wrapJournal = nil
+	s.mu.Unlock()
+	m, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Files["kept.jpg"]; !ok {
+		t.Errorf("a failed append cut off the committed record of kept.jpg")
+	}
+	if _, ok := m.Files["failed.jpg"]; ok {
+		t.Errorf("Read sees failed.jpg, whose append failed")
+	}
 }

@@ -81,6 +81,8 @@ type hooks struct {
 	wrapTemp     func(f *os.File) writeSyncer // replaces the temp file as the writer (full-disk tests)
 	beforeRename func(tmp string) error       // runs after the temp file is durable, before the rename
 	wrapJournal  func(f *os.File) writeSyncer // replaces the journal as the writer
+	syncDir      func(dir string) error       // replaces syncDir after the manifest's rename
+	remove       func(path string) error      // replaces os.Remove of the journal after a checkpoint
 }
 
 // Open opens the manifest at path (usually [DefaultPath](folder)) as its only writer.
@@ -451,9 +453,10 @@ func (s *Store) write() error {
 	s.mu.Unlock()
 
 	s.buf.Reset()
+	renamed := false
 	err := assemble(&s.buf, s.folder, now, s.members)
 	if err == nil {
-		err = s.writeFile(s.buf.Bytes())
+		renamed, err = s.writeFile(s.buf.Bytes())
 	}
 	n := int64(s.buf.Len())
 	clear(s.members) // drop references to encodings that may be replaced before the next write
@@ -463,12 +466,16 @@ func (s *Store) write() error {
 
 	s.mu.Lock()
 	s.stats.Writes++
+	if renamed {
+		// The new file is in place even if the directory fsync failed: journal records must name
+		// it from now on, or readers (which replay only records of the file they read) skip them.
+		s.base, s.fbytes = now, n
+	}
 	if err != nil {
 		s.stats.FailedWrites++
 		return err
 	}
 	s.stats.BytesWritten += n
-	s.base, s.fbytes = now, n
 	return nil
 }
 
@@ -488,7 +495,7 @@ func (s *Store) Close() error {
 		s.timer = nil
 	}
 	err := s.commit(s.seq)
-	for err == nil && s.writing { // a timer's checkpoint in flight
+	for s.writing { // a timer's checkpoint, or any write in flight: it must end before the unlock
 		done := s.done
 		s.mu.Unlock()
 		<-done
