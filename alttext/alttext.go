@@ -1,6 +1,7 @@
 package alttext
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -32,9 +33,14 @@ const (
 	ModeAuto     = "auto"
 )
 
-// maxSidecar caps how much of a sidecar is read. A caption is at most MaxLen
-// runes (4,000 bytes of UTF-8); anything beyond 64 KiB is cut unread.
-const maxSidecar = 64 << 10
+// maxSidecar caps how much of a sidecar is read as text. A caption is at most
+// MaxLen runes (4,000 bytes of UTF-8); anything beyond 64 KiB is cut.
+// maxSidecarRest caps how much more is read, text unkept, to tell whether
+// that cut dropped any (past it, it is assumed to have).
+const (
+	maxSidecar     = 64 << 10
+	maxSidecarRest = 1 << 20
+)
 
 // ErrInvalidMode is returned by [Find] for a mode other than the four known.
 var ErrInvalidMode = errors.New("invalid alt text mode")
@@ -88,7 +94,9 @@ func ValidMode(mode string) bool {
 // Find returns the alt text for the media file at path according to mode
 // ("none", "sidecar", "embedded" or "auto"; auto = sidecar, else embedded).
 // The text is normalised (see [Normalize]) and at most [MaxLen] runes;
-// truncated reports that it was cut. It returns "" and no error when there is
+// truncated reports that text was cut: by that limit, or, for a sidecar over
+// 64 KiB, by the read limit when the rest of the file holds more than blanks
+// (see the package comment). It returns "" and no error when there is
 // no alt text; an error only for an invalid mode ([ErrInvalidMode]) or a file
 // that could not be read ([*Error]). A sidecar that exists but cannot be read
 // is an error, not a reason to fall back to the embedded caption.
@@ -144,7 +152,7 @@ func SidecarPaths(path string) []string {
 // exists and is not blank.
 func fromSidecar(path string) (string, bool, error) {
 	for _, p := range SidecarPaths(path) {
-		raw, more, err := readSidecar(p)
+		raw, cut, err := readSidecar(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -153,16 +161,19 @@ func fromSidecar(path string) (string, bool, error) {
 		}
 		text, truncated := Normalize(decodeText(raw))
 		if text != "" {
-			return text, truncated || more, nil
+			return text, truncated || cut, nil
 		}
 	}
 	return "", false, nil
 }
 
-// readSidecar reads up to maxSidecar bytes of the sidecar at p; more reports
-// that the file is longer. It refuses anything but a regular file, without
-// following a symbolic link or blocking on a FIFO.
-func readSidecar(p string) (raw []byte, more bool, err error) {
+// readSidecar reads up to maxSidecar bytes of the sidecar at p (less a
+// character cut in two at the end); cut reports that the rest of the file,
+// read up to maxSidecarRest more bytes without keeping it, holds text (a
+// visible character): a long run of blanks after a short caption is not a
+// cut. It refuses anything but a regular file, without following a symbolic
+// link or blocking on a FIFO.
+func readSidecar(p string) (raw []byte, cut bool, err error) {
 	f, err := openSidecar(p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -181,14 +192,62 @@ func readSidecar(p string) (raw []byte, more bool, err error) {
 	if !fi.Mode().IsRegular() {
 		return nil, false, &Error{Op: opOpenSidecar, Path: p, Err: errNotRegular}
 	}
-	raw, err = io.ReadAll(io.LimitReader(f, maxSidecar+1))
+	raw, err = io.ReadAll(io.LimitReader(f, maxSidecar))
 	if err != nil {
 		return nil, false, &Error{Op: opReadSidecar, Path: p, Err: unwrapPath(err)}
 	}
-	if len(raw) > maxSidecar {
-		return raw[:maxSidecar], true, nil
+	if len(raw) < maxSidecar {
+		return raw, false, nil
 	}
-	return raw, false, nil
+	bom := bomOf(raw)
+	raw, carry := splitPartial(raw, len(bom))
+	cut, err = holdsText(bom, carry, f)
+	if err != nil {
+		return nil, false, &Error{Op: opReadSidecar, Path: p, Err: unwrapPath(err)}
+	}
+	return raw, cut, nil
+}
+
+// holdsText reports whether carry followed by the next maxSidecarRest bytes
+// of f holds a visible character, decoded as a sidecar starting with bom. It
+// reads f in pieces, one in memory at a time; more than maxSidecarRest bytes
+// left counts as text.
+func holdsText(bom, carry []byte, f io.Reader) (bool, error) {
+	r := &io.LimitedReader{R: f, N: maxSidecarRest}
+	buf := make([]byte, len(bom)+3+32<<10)
+	for {
+		n := copy(buf, bom)
+		n += copy(buf[n:], carry)
+		m, err := io.ReadFull(r, buf[n:])
+		n += m
+		end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !end {
+			return false, err
+		}
+		piece := buf[:n]
+		if !end {
+			piece, carry = splitPartial(piece, len(bom))
+			carry = bytes.Clone(carry)
+		}
+		if clean(decodeText(piece)) != "" {
+			return true, nil
+		}
+		if end {
+			break
+		}
+	}
+	if r.N > 0 {
+		return false, nil // the end of the file
+	}
+	var one [1]byte // the limit: is there more?
+	n, err := f.Read(one[:])
+	if n > 0 {
+		return true, nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return false, nil
 }
 
 // fromMedia returns the embedded caption of the media file at path.

@@ -105,6 +105,13 @@ func TestFind(t *testing.T) {
 		{"long sidecar cut at a word", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte(long)}, cut, alttext.Sidecar, true},
 		{"long embedded caption cut at a word", "embedded", map[string][]byte{"IMG_1.jpg": alttexttest.WithIPTCCaption(photo, long)}, cut, alttext.IPTC, true},
 		{"huge sidecar read in part", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Short caption." + strings.Repeat(" ", 70000) + "tail")}, "Short caption.", alttext.Sidecar, true},
+		{"huge sidecar, blank after the caption", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Short caption." + strings.Repeat(" \r\n\t\x00", 20000))}, "Short caption.", alttext.Sidecar, false},
+		{"huge sidecar exactly 64 KiB", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Short caption." + strings.Repeat(" ", 64<<10-14))}, "Short caption.", alttext.Sidecar, false},
+		{"huge sidecar, text far after the caption", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Short caption." + strings.Repeat(" ", 900_000) + "tail" + strings.Repeat(" ", 50))}, "Short caption.", alttext.Sidecar, true},
+		{"huge sidecar, blanks past the check", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Short caption." + strings.Repeat(" ", 64<<10+1<<20))}, "Short caption.", alttext.Sidecar, true},
+		{"huge sidecar, character cut at 64 KiB", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("Café." + strings.Repeat(" ", 64<<10-7) + "é" + strings.Repeat(" ", 100))}, "Café.", alttext.Sidecar, true},
+		{"huge sidecar utf-16le, blank after", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("\xFF\xFEO\x00K\x00" + strings.Repeat(" \x00", 40000))}, "OK", alttext.Sidecar, false},
+		{"huge sidecar utf-16be, text after", "sidecar", map[string][]byte{"IMG_1.jpg": photo, "IMG_1.txt": []byte("\xFE\xFF\x00O\x00K" + strings.Repeat("\x00 ", 40000) + "\x00!")}, "OK", alttext.Sidecar, true},
 		{"png", "embedded", map[string][]byte{"IMG_1.jpg": alttexttest.WithPNGXMP(mediagen.PNG(8, 8, 1), "A PNG named .jpg")}, "A PNG named .jpg", alttext.XMP, false},
 		{"video", "auto", map[string][]byte{"IMG_1.jpg": mediagen.MP4(2048, 1)}, "", "", false},
 	}

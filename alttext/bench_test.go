@@ -2,6 +2,7 @@ package alttext_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,32 @@ func BenchmarkEmbeddedJPEG(b *testing.B) {
 
 func BenchmarkEmbeddedPNG(b *testing.B) {
 	data := appendBeforeIEND(mediagen.PNG(600, 600, 1), alttexttest.PNGChunk("tEXt", []byte("Description\x00after the image data")))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := alttext.Embedded(bytes.NewReader(data), int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEmbeddedPNGBomb is the hostile case: 5 MB of zTXt Description
+// chunks that each inflate to 1 MiB of blanks. The per-file decompression
+// budget (4 MiB) bounds the work whatever the file size.
+func BenchmarkEmbeddedPNGBomb(b *testing.B) {
+	var z bytes.Buffer
+	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zw.Write(bytes.Repeat([]byte(" "), 1<<20))
+	zw.Close()
+	c := alttexttest.PNGChunk("zTXt", append([]byte("Description\x00\x00"), z.Bytes()...))
+	var chunks [][]byte
+	for n := 0; n < 5_000_000; n += len(c) {
+		chunks = append(chunks, c)
+	}
+	data := alttexttest.InsertPNG(mediagen.PNG(8, 8, 1), chunks...)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

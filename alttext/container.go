@@ -68,9 +68,12 @@ func scanJPEG(r io.ReaderAt, size int64) (blocks, error) {
 	return b, nil
 }
 
-// scanPNG walks the PNG's chunks and keeps the first XMP iTXt, the first
-// non-empty Description text (tEXt, zTXt or iTXt) and the first eXIf chunk.
-// Text chunks may follow the image data, so the walk goes to IEND.
+// scanPNG walks the PNG's chunks and keeps the first XMP iTXt (absent if it
+// is broken: no later one is tried), the first non-empty Description text
+// (tEXt, zTXt or iTXt) and the first eXIf chunk. Text chunks may follow the
+// image data, so the walk goes to IEND. Decompression shares one budget of
+// maxInflate bytes per file: once it is spent, compressed text counts as
+// absent, so a file of many blank compressed Descriptions costs little.
 func scanPNG(r io.ReaderAt, size int64) (blocks, error) {
 	var b blocks
 	off := int64(len(pngMagic))
@@ -115,8 +118,11 @@ func (b *blocks) pngChunk(typ string, p []byte) {
 	}
 	isXMP := typ == "iTXt" && string(key) == "XML:com.adobe.xmp"
 	isDesc := string(key) == "Description"
-	if (!isXMP || b.xmp != nil) && (!isDesc || b.pngText != "") {
+	if (!isXMP || b.xmpSeen) && (!isDesc || b.pngText != "") {
 		return
+	}
+	if isXMP {
+		b.xmpSeen = true
 	}
 	var text []byte
 	utf8Text := false
@@ -127,7 +133,7 @@ func (b *blocks) pngChunk(typ string, p []byte) {
 		if len(rest) < 1 || rest[0] != 0 {
 			return
 		}
-		text = inflate(rest[1:])
+		text = b.inflate(rest[1:])
 	case "iTXt": // flag, method, language\0, translated keyword\0, UTF-8 text
 		if len(rest) < 2 {
 			return
@@ -145,7 +151,7 @@ func (b *blocks) pngChunk(typ string, p []byte) {
 		case compressed == 0:
 			text = rest
 		case compressed == 1 && method == 0:
-			text = inflate(rest)
+			text = b.inflate(rest)
 		default:
 			return
 		}
@@ -161,17 +167,25 @@ func (b *blocks) pngChunk(typ string, p []byte) {
 	}
 }
 
-// inflate decompresses a zlib stream, at most its first maxBlock bytes. A
-// stream that is cut short or corrupt before that gives nil: its text would be
-// cut at a random place.
-func inflate(p []byte) []byte {
+// inflate decompresses a zlib stream, at most its first maxBlock bytes, and
+// counts them against the file's budget. A stream that is cut short or
+// corrupt before that gives nil: its text would be cut at a random place. So
+// does one that needs more than is left of the budget, and any once it is
+// spent.
+func (b *blocks) inflate(p []byte) []byte {
+	left := maxInflate - b.inflated
+	if left <= 0 {
+		return nil
+	}
 	zr, err := zlib.NewReader(bytes.NewReader(p))
 	if err != nil {
 		return nil
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, maxBlock))
-	if err != nil {
+	limit := min(maxBlock, left)
+	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)))
+	b.inflated += len(out)
+	if err != nil || len(out) == limit && limit < maxBlock {
 		return nil
 	}
 	return out

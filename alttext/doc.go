@@ -47,8 +47,10 @@
 //
 // Media files and sidecars come from anyone who can write to a watched
 // folder. Every read is bounded (a JPEG segment by its 16-bit length; XMP,
-// IPTC and EXIF blocks by 1 MiB; a sidecar by 64 KiB; decompression by
-// 1 MiB), the walk over segments and chunks is bounded, a FIFO is never
+// IPTC and EXIF blocks by 1 MiB; a sidecar's text by 64 KiB, and the check
+// that nothing but blanks was cut from it by 1 MiB more; decompression by
+// 1 MiB per chunk and 4 MiB per file, after which compressed text counts as
+// absent), the walk over segments and chunks is bounded, a FIFO is never
 // waited on, and malformed metadata (lengths past the end, truncated IFDs, bad
 // XML) never panics: the broken block is treated as absent and the next
 // source is tried. Only a file that cannot be read (or an invalid mode) is an

@@ -8,8 +8,9 @@ import (
 
 // Bounds on what is read from a media file (see the package comment).
 const (
-	maxBlock = 1 << 20 // an XMP, IPTC or EXIF block, or decompressed text
-	maxSteps = 1 << 18 // segments or chunks walked in one file
+	maxBlock   = 1 << 20 // an XMP, IPTC or EXIF block, or decompressed text
+	maxSteps   = 1 << 18 // segments or chunks walked in one file
+	maxInflate = 4 << 20 // decompressed bytes, all chunks of one file together
 )
 
 // errMalformed marks metadata that ends early or contradicts itself. It never
@@ -22,6 +23,9 @@ type blocks struct {
 	iptc    []byte // IPTC IIM datasets
 	exif    []byte // a TIFF structure (byte order mark, IFD0, ...)
 	pngText string // a PNG Description text, decoded
+
+	xmpSeen  bool // a PNG XMP chunk was met (the first is the only one tried)
+	inflated int  // bytes decompressed so far, at most maxInflate
 }
 
 // Embedded returns the caption embedded in the JPEG, PNG or WebP file read

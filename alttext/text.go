@@ -203,6 +203,58 @@ func decodeText(b []byte) string {
 	return decode8(b)
 }
 
+// bomOf returns the byte order mark that raw (a sidecar's start) begins
+// with, as decodeText reads it; nil for none.
+func bomOf(raw []byte) []byte {
+	switch {
+	case len(raw) >= 3 && raw[0] == 0xEF && raw[1] == 0xBB && raw[2] == 0xBF:
+		return raw[:3:3]
+	case len(raw) >= 2 && (raw[0] == 0xFF && raw[1] == 0xFE || raw[0] == 0xFE && raw[1] == 0xFF):
+		return raw[:2:2]
+	}
+	return nil
+}
+
+// splitPartial splits a piece of a sidecar (whose text, after its first skip
+// bytes, is as the BOM at its start says) before a character that the end of
+// the piece cuts in two: a lone byte or high surrogate of UTF-16, or the
+// start of a multi-byte UTF-8 sequence. Without it, a UTF-8 piece cut inside
+// a character would be invalid and so decoded as Windows-1252. (A
+// Windows-1252 text ending in such a byte loses it to the next piece too.)
+func splitPartial(b []byte, skip int) (whole, tail []byte) {
+	if len(b) <= skip {
+		return b, nil
+	}
+	if skip == 2 { // UTF-16
+		end := len(b) - (len(b)-skip)%2
+		if end-2 >= skip {
+			var u uint16
+			if b[0] == 0xFE {
+				u = uint16(b[end-2])<<8 | uint16(b[end-1])
+			} else {
+				u = uint16(b[end-1])<<8 | uint16(b[end-2])
+			}
+			if u >= 0xD800 && u < 0xDC00 {
+				end -= 2
+			}
+		}
+		return b[:end], b[end:]
+	}
+	for k := 1; k <= utf8.UTFMax-1 && len(b)-k >= skip; k++ {
+		c := b[len(b)-k]
+		if c < 0x80 {
+			break // ASCII: nothing cut
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-k:]) {
+				return b[:len(b)-k], b[len(b)-k:]
+			}
+			break
+		}
+	}
+	return b, nil
+}
+
 func decodeUTF16(b []byte, bigEndian bool) string {
 	u := make([]uint16, len(b)/2)
 	for i := range u {

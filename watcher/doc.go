@@ -23,6 +23,9 @@
 //     are never emitted, and ignored directories are never descended, nor is
 //     .mediasync or any path in [Root].Exclude. [Root].Match filters files
 //     (never directories) by their slash-separated path relative to the root.
+//     So a file is emitted under one root only: New accepts a root inside a
+//     recursive root only when the outer one never descends into it
+//     (Exclude'd, or below an ignored directory name).
 //   - Symbolic links are never followed, whether they point outside the root
 //     or inside it: a link out must not leak other files, and a link in names
 //     a file that is emitted under its own path. Each is logged once at debug
@@ -55,10 +58,11 @@
 //
 // Mode "auto" (the default) polls roots on NFS, SMB/CIFS/SMB2 and FUSE
 // mounts (statfs), where changes made by other machines raise no events, and
-// watches the others. On those network roots a file must stay unchanged for
-// [Options].NetworkSettleFor (default 20s), as their attributes may be
-// cached. In auto and notify mode, a root that hits an inotify limit
-// (ENOSPC: fs.inotify.max_user_watches; EMFILE:
+// watches the others. On network and FUSE roots a file must stay unchanged
+// for [Options].NetworkSettleFor (default 20s), as their attributes may be
+// cached; this holds in every mode (mode "poll" on a mounted share too). In
+// auto and notify mode, a root that hits an inotify limit (ENOSPC:
+// fs.inotify.max_user_watches; EMFILE:
 // fs.inotify.max_user_instances) is polled instead, for the rest of the
 // Run, after one actionable warning naming the sysctl. A root that does not
 // exist (an unmounted share) is reported once and retried every

@@ -230,6 +230,14 @@ func (f *fakeSource) Remove(dir string) error {
 	return nil
 }
 
+// kernelDropped forgets dir's watch as inotify does when the directory's
+// inode goes away (IN_IGNORED), without a Remove call.
+func (f *fakeSource) kernelDropped(dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.added, dir)
+}
+
 func (f *fakeSource) Events() <-chan fsnotify.Event { return f.events }
 func (f *fakeSource) Errors() <-chan error          { return f.errs }
 func (f *fakeSource) Close() error {

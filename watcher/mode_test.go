@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -31,7 +32,8 @@ func fakeOpts(root, mode string) Options {
 // TestRunPollsWhenEventsAreNotDelivered: a folder whose events never arrive
 // (a NAS share written by another machine) is found by polling in poll mode
 // and in auto mode on a network filesystem; in notify mode it is not, which
-// shows the polling is what finds it.
+// shows the polling is what finds it. A network root gets the network settle
+// time in every mode.
 func TestRunPollsWhenEventsAreNotDelivered(t *testing.T) {
 	tests := []struct {
 		mode      string
@@ -45,7 +47,10 @@ func TestRunPollsWhenEventsAreNotDelivered(t *testing.T) {
 		{ModeAuto, "nfs", true, true, "network filesystem nfs", DefaultNetworkSettleFor},
 		{ModeAuto, "cifs", true, true, "network filesystem cifs", DefaultNetworkSettleFor},
 		{ModeAuto, "ext4", false, false, "local filesystem", settle},
-		{ModeNotify, "nfs", true, false, "mode notify", settle},
+		{ModeNotify, "nfs", true, false, "mode notify on network filesystem nfs", DefaultNetworkSettleFor},
+		{ModeNotify, "ext4", false, false, "mode notify", settle},
+		{ModePoll, "nfs", true, true, "mode poll on network filesystem nfs", DefaultNetworkSettleFor},
+		{ModePoll, "smb2", true, true, "mode poll on network filesystem smb2", DefaultNetworkSettleFor},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.fsName, func(t *testing.T) {
@@ -77,6 +82,9 @@ func TestRunPollsWhenEventsAreNotDelivered(t *testing.T) {
 				h.stop(t)
 				if !contains(h.log.String(), `"reason":"`+tt.wantWhy+`"`) {
 					t.Errorf("log does not give the reason %q:\n%s", tt.wantWhy, h.log.String())
+				}
+				if want := fmt.Sprintf(`"settle":%d`, tt.settle.Milliseconds()); !contains(h.log.String(), want) {
+					t.Errorf("log does not give the settle time %s:\n%s", want, h.log.String())
 				}
 			})
 		})
@@ -211,6 +219,65 @@ func TestRunOverflow(t *testing.T) {
 		h.stop(t)
 		if !contains(h.log.String(), "overflowed") {
 			t.Errorf("overflow not logged:\n%s", h.log.String())
+		}
+	})
+}
+
+// TestRunOverflowRewatches: a directory removed and made anew while events
+// were lost (the kernel dropped its watch with the old inode) is watched
+// again by the overflow rescan, though the watcher had it as watched.
+func TestRunOverflowRewatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := t.TempDir()
+		d := filepath.Join(root, "d")
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src := newFake()
+		start(t, fakeOpts(root, ModeNotify), withFake(src))
+		synctest.Wait()
+		if w := src.watched(); !slices.Equal(w, []string{root, d}) {
+			t.Fatalf("watched %v, want the root and d/", w)
+		}
+		// rm -r d && mkdir d, with the events lost.
+		if err := os.Remove(d); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src.kernelDropped(d)
+		src.errs <- fsnotify.ErrEventOverflow
+		synctest.Wait()
+		if w := src.watched(); !slices.Equal(w, []string{root, d}) {
+			t.Errorf("after overflow: watched %v, want the root and d/ again", w)
+		}
+	})
+}
+
+// TestRunNestedIgnoredRoot: a root inside a recursive root, below a
+// directory the outer root ignores, is emitted once, under the inner root.
+func TestRunNestedIgnoredRoot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		outer := t.TempDir()
+		inner := filepath.Join(outer, "skip", "inner")
+		a, b := filepath.Join(outer, "a.jpg"), filepath.Join(inner, "b.jpg")
+		writeFile(t, a, 100)
+		writeFile(t, b, 100)
+		opts := fakeOpts(outer, ModePoll)
+		opts.Roots = append(opts.Roots, Root{Path: inner, Recursive: true})
+		opts.Ignore = []string{"SKIP"}
+		h := start(t, opts, nil)
+		time.Sleep(settle)
+		synctest.Wait()
+		got := h.drain()
+		if !equalKeys(keysOf(got), ready(a, b)) {
+			t.Fatalf("got %v, want %v once each", keysOf(got), ready(a, b))
+		}
+		for _, f := range got {
+			if want := map[string]string{a: outer, b: inner}[f.Path]; f.Root != want {
+				t.Errorf("%s: Root = %s, want %s", f.Path, f.Root, want)
+			}
 		}
 	})
 }

@@ -16,7 +16,7 @@ import (
 // symlink rules are those of Run.
 //
 // Every candidate is stat'ed when listed and again one settle period later
-// (NetworkSettleFor on a network root in auto mode), so Scan waits that
+// (NetworkSettleFor on a network root, whatever the mode), so Scan waits that
 // long once, and not at all when nothing needs it. A root that does not
 // exist is logged and skipped, not an error. Scan returns ctx.Err() if ctx
 // is cancelled first, and an *Error for invalid options.
@@ -36,10 +36,8 @@ func (w *Watcher) scanOnce(ctx context.Context) (ready, unsettled []File, err er
 	r.oneShot = true
 	for _, rs := range r.roots {
 		rs.mode, rs.why, rs.decided = modePoll, "one-shot scan", true
-		if w.opts.Mode == ModeAuto {
-			if _, remote, err := w.fsType(rs.Path); err == nil && remote {
-				r.set.setRootSettle(rs.Path, w.opts.NetworkSettleFor)
-			}
+		if _, remote, err := w.fsType(rs.Path); err == nil && remote { // whatever the mode
+			r.set.setRootSettle(rs.Path, w.opts.NetworkSettleFor)
 		}
 	}
 	begin := time.Now()

@@ -69,27 +69,31 @@ func TestScan(t *testing.T) {
 	})
 }
 
-// TestScanNetworkSettle: on a network root in auto mode Scan waits the
-// network settle time.
+// TestScanNetworkSettle: on a network root Scan waits the network settle
+// time, whatever the mode (poll is what users of a mounted share pick).
 func TestScanNetworkSettle(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		root := t.TempDir()
-		p := filepath.Join(root, "a.jpg")
-		writeFile(t, p, 10)
-		w, err := New(fakeOpts(root, ModeAuto), zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.fsType = func(string) (string, bool, error) { return "smb2", true, nil }
-		begin := time.Now()
-		ready, _, err := w.scanOnce(t.Context())
-		if err != nil || !equalKeys(keysOf(ready), ready1(p)) {
-			t.Fatalf("scanOnce = %v, %v; want %s ready", keysOf(ready), err, p)
-		}
-		if took := time.Since(begin); took != DefaultNetworkSettleFor {
-			t.Errorf("waited %v, want %v", took, DefaultNetworkSettleFor)
-		}
-	})
+	for _, mode := range []string{ModeAuto, ModePoll, ModeNotify} {
+		t.Run(mode, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				root := t.TempDir()
+				p := filepath.Join(root, "a.jpg")
+				writeFile(t, p, 10)
+				w, err := New(fakeOpts(root, mode), zerolog.Nop())
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.fsType = func(string) (string, bool, error) { return "smb2", true, nil }
+				begin := time.Now()
+				ready, _, err := w.scanOnce(t.Context())
+				if err != nil || !equalKeys(keysOf(ready), ready1(p)) {
+					t.Fatalf("scanOnce = %v, %v; want %s ready", keysOf(ready), err, p)
+				}
+				if took := time.Since(begin); took != DefaultNetworkSettleFor {
+					t.Errorf("waited %v, want %v", took, DefaultNetworkSettleFor)
+				}
+			})
+		})
+	}
 }
 
 func ready1(p string) []string { return []string{"ready:" + p} }

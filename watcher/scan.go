@@ -32,6 +32,7 @@ type rootState struct {
 	mode      rootMode
 	why       string // why this mode, for the log
 	decided   bool   // mode fixed (config, or fs type checked once available)
+	fsChecked bool   // fs type checked (once available), for the network settle time
 	available bool   // the root directory exists and was scanned
 	reported  bool   // its unavailability was logged
 	real      string // the root with symlinks resolved, for the symlink check
@@ -264,8 +265,9 @@ func (r *run) scanRoot(rs *rootState, now time.Time) {
 	r.scanDir(rs, rs.Path, "", now)
 }
 
-// activate sets a root up once its directory exists: fs type (auto mode),
-// event source, and one log line saying how it is followed.
+// activate sets a root up once its directory exists: fs type (the mode in
+// auto mode, the settle time in every mode), event source, and one log line
+// saying how it is followed.
 func (r *run) activate(rs *rootState) {
 	rs.available = true
 	rs.reported = false
@@ -274,18 +276,27 @@ func (r *run) activate(rs *rootState) {
 	} else {
 		rs.real = rs.Path
 	}
-	if !rs.decided {
-		rs.decided = true
+	if !rs.fsChecked {
+		// Every mode: a network root needs NetworkSettleFor whether auto
+		// mode picked polling or the config forced poll or notify.
+		rs.fsChecked = true
 		name, remote, err := r.w.fsType(rs.Path)
-		switch {
-		case err != nil:
-			rs.mode, rs.why = modeNotify, "filesystem type unknown"
-			r.log.Debug().Str("path", rs.Path).Err(err).Msg("statfs failed; watching")
-		case remote:
-			rs.mode, rs.why = modePoll, "network filesystem "+name
+		if err == nil && remote {
 			r.set.setRootSettle(rs.Path, r.w.opts.NetworkSettleFor)
-		default:
-			rs.mode, rs.why = modeNotify, "local filesystem"
+		}
+		if !rs.decided {
+			rs.decided = true
+			switch {
+			case err != nil:
+				rs.mode, rs.why = modeNotify, "filesystem type unknown"
+				r.log.Debug().Str("path", rs.Path).Err(err).Msg("statfs failed; watching")
+			case remote:
+				rs.mode, rs.why = modePoll, "network filesystem "+name
+			default:
+				rs.mode, rs.why = modeNotify, "local filesystem"
+			}
+		} else if err == nil && remote {
+			rs.why += " on network filesystem " + name
 		}
 	}
 	if rs.mode == modeNotify && r.src == nil {
@@ -320,7 +331,7 @@ func (r *run) scanDir(rs *rootState, dir, rel string, now time.Time) {
 		ds = &dirState{root: rs, rel: rel, files: make(map[string]fileState), subdirs: make(map[string]uint32)}
 		r.dirs[dir] = ds
 	}
-	if rs.mode == modeNotify && !ds.watched {
+	if rs.mode == modeNotify { // even when watched: the name may now be another directory (renamed over, made anew); Add is idempotent
 		r.watch(rs, ds, dir)
 	}
 	entries, err := os.ReadDir(dir)

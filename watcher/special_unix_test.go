@@ -59,3 +59,30 @@ func TestRunPermissionDenied(t *testing.T) {
 	h.w.Rescan()
 	h.waitFor(t, "ready:"+inside)
 }
+
+// TestRunDirRenamedOverWatchedDir: a directory renamed over an existing,
+// empty, watched one (rename(2) replaces it) is watched again: a file
+// written into it later is found by its events (there is no periodic
+// rescan here).
+func TestRunDirRenamedOverWatchedDir(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	sub := filepath.Join(root, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, notifyOpts(root, true), nil)
+	h.barrier(t, root)
+	stage := filepath.Join(root, "stage")
+	if err := os.Mkdir(stage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.barrier(t, root)
+	if err := syscall.Rename(stage, sub); err != nil { // replaces the empty sub (os.Rename refuses)
+		t.Fatal(err)
+	}
+	h.barrier(t, root)
+	p := filepath.Join(sub, "later.jpg")
+	writeFile(t, p, 100)
+	h.waitFor(t, "ready:"+p)
+}

@@ -61,11 +61,11 @@ type Options struct {
 	// file is ready (default 3s).
 	SettleFor time.Duration
 
-	// NetworkSettleFor is the settle time of roots that auto mode polls
-	// because they are on a network or FUSE filesystem (default 20s, never
-	// less than SettleFor): a client may serve cached attributes (NFS
-	// acregmax is 60s), so a file another machine is still writing can look
-	// unchanged for a few seconds.
+	// NetworkSettleFor is the settle time of roots on a network or FUSE
+	// filesystem, whatever the Mode (default 20s, never less than
+	// SettleFor): a client may serve cached attributes (NFS acregmax is
+	// 60s), so a file another machine is still writing can look unchanged
+	// for a few seconds.
 	NetworkSettleFor time.Duration
 
 	// PollInterval is how often a polled root is listed (default 30s).
@@ -103,6 +103,13 @@ type Watcher struct {
 
 // New validates opts and returns a Watcher. It does no I/O: a root that does
 // not exist yet is reported, and retried, by Run.
+//
+// A root may lie inside a recursive root only if the outer root never
+// descends into it: it lies in (or is) one of the outer root's Exclude
+// paths, or a path component between them, the inner root's own name
+// included, is ignored ([Ignored] with Options.Ignore), e.g. a hidden
+// directory. Otherwise New returns an *Error: its files would be found
+// twice.
 func New(opts Options, log zerolog.Logger) (*Watcher, error) {
 	if len(opts.Roots) == 0 {
 		return nil, &Error{Op: "options", Err: errors.New("no roots to watch")}
@@ -155,7 +162,7 @@ func New(opts Options, log zerolog.Logger) (*Watcher, error) {
 			if a.Path == b.Path {
 				return nil, &Error{Op: "options", Path: a.Path, Err: errors.New("root listed twice")}
 			}
-			if a.Recursive && within(a.Path, b.Path) && !excludes(a, b.Path) {
+			if a.Recursive && within(a.Path, b.Path) && !excludes(a, b.Path) && !ignoredBetween(a.Path, b.Path, ign) {
 				return nil, &Error{Op: "options", Path: b.Path, Err: fmt.Errorf("root lies inside root %s (exclude it there)", a.Path)}
 			}
 		}
@@ -170,6 +177,22 @@ func New(opts Options, log zerolog.Logger) (*Watcher, error) {
 		newSource: newFsnotifySource,
 		fsType:    remoteFS,
 	}, nil
+}
+
+// ignoredBetween reports whether a recursive walk of dir never reaches p
+// (strictly inside dir) because a path component on the way, p's own base
+// name included, is ignored (see [Ignored]; ign are the extra patterns).
+func ignoredBetween(dir, p string, ign []string) bool {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return false
+	}
+	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		if Ignored(part, ign) {
+			return true
+		}
+	}
+	return false
 }
 
 // excludes reports whether p lies in (or is) one of r's excluded paths.

@@ -30,6 +30,13 @@ func TestNew(t *testing.T) {
 		{"duplicate root", Options{Roots: []Root{{Path: abs}, {Path: abs + "/"}}}, "twice"},
 		{"nested root", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/sub"}}}, "inside root"},
 		{"nested root excluded", Options{Roots: []Root{{Path: abs, Recursive: true, Exclude: []string{abs + "/sub"}}, {Path: abs + "/sub"}}}, ""},
+		{"nested in hidden dir", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/.private/sub"}}}, ""},
+		{"nested root hidden", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/a/.inner"}}}, ""},
+		{"nested in built-in ignored dir", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/@eaDir/x"}}}, ""},
+		{"nested root matches ignore", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/Inner"}}, Ignore: []string{"inner"}}, ""},
+		{"nested below dir matching ignore", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/a/skip-me/b"}}, Ignore: []string{"skip-*"}}, ""},
+		{"nested, ignore matches elsewhere", Options{Roots: []Root{{Path: abs, Recursive: true}, {Path: abs + "/a/b"}}, Ignore: []string{"c", ".a"}}, "inside root"},
+		{"nested, ignored part above outer root", Options{Roots: []Root{{Path: abs + "/.top", Recursive: true}, {Path: abs + "/.top/sub"}}}, "inside root"},
 		{"nested below non-recursive", Options{Roots: []Root{{Path: abs}, {Path: abs + "/sub"}}}, ""},
 		{"sibling with shared prefix", Options{Roots: []Root{{Path: abs + "/exports", Recursive: true}, {Path: abs + "/exports-old"}}}, ""},
 	}
