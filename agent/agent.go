@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,7 +100,8 @@ type Agent struct {
 	log     zerolog.Logger // component=agent
 	rootLog zerolog.Logger // as given, for the packages the agent drives
 
-	folders []*folder // the folders whose manifest opened
+	folders []*folder        // the folders whose manifest opened
+	refused map[string]error // the others, by path, with why
 	queue   *queue
 	auth    authGate
 	now     func() time.Time
@@ -135,6 +137,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 		queue:   newQueue(),
 		now:     time.Now,
 		retries: map[string]*time.Timer{},
+		refused: map[string]error{},
 	}
 	a.auth.base = opts.AuthRetry
 	var errs []error
@@ -143,6 +146,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 		if err != nil {
 			a.log.Error().Err(err).Str("folder", fc.Path).Msg("folder refused")
 			errs = append(errs, err)
+			a.refused[fc.Path] = err
 			continue
 		}
 		a.folders = append(a.folders, f)
@@ -278,6 +282,11 @@ func (a *Agent) watchOptions() watcher.Options {
 		if dir, ok := moveDir(f.Folder); ok && isUnder(dir, f.Path) {
 			r.Exclude = append(r.Exclude, dir)
 		}
+		for _, g := range a.opts.Folders { // a configured folder inside this one is its own
+			if g.Path != f.Path && isUnder(g.Path, f.Path) {
+				r.Exclude = append(r.Exclude, g.Path)
+			}
+		}
 		o.Roots = append(o.Roots, r)
 	}
 	return o
@@ -356,6 +365,11 @@ func (a *Agent) recover(ctx context.Context) {
 			case e.State == manifest.Uploaded && f.RefreshBeforeExpiry > 0:
 				j.kind = jobRefresh
 				a.scheduleRetry(ctx, j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry))
+			}
+			if !e.Deleted && e.MovedTo == "" && j.kind != jobResume {
+				if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
+					a.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
+				}
 			}
 		}
 	}

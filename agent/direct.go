@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mediasync/mediasync/manifest"
 )
@@ -14,6 +15,8 @@ type Override struct {
 	Category   string                  // "" = the folder's media_category
 	AltText    string                  // "" = the folder's alt_text policy
 	OnProgress func(done, total int64) // bytes acknowledged so far; may be nil
+
+	onFail func(error) // set by UploadFile: the error of a failed attempt, recorded or not
 }
 
 // ErrNotInFolder is returned by [Agent.UploadFile] for a file outside every folder of the agent.
@@ -42,9 +45,10 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 	if !fi.Mode().IsRegular() {
 		return manifest.Entry{}, fmt.Errorf("%s: not a regular file", path)
 	}
-	var authErr error
+	var authErr, failErr error
 	a.once = true
 	a.onAuthFail = func(err error) { authErr = err }
+	o.onFail = func(err error) { failErr = err }
 	a.process(ctx, job{f: f, rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime(), kind: jobNew, override: o, explicit: true})
 	if authErr != nil {
 		return manifest.Entry{}, authErr
@@ -53,5 +57,20 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 		return manifest.Entry{}, err
 	}
 	e, _ := f.store.Get(rel)
+	if failErr != nil && e.State == manifest.Uploaded {
+		// Uploading it again failed and the previous, still valid id was kept: say so.
+		return e, fmt.Errorf("%s: uploading again failed (the recorded media id %s stays valid until %s): %w",
+			path, e.MediaIDString, e.ExpiresAt.Format(time.RFC3339), failErr)
+	}
 	return e, nil
+}
+
+// Refused returns, for each configured folder that could not be opened (a corrupt manifest, one
+// locked by another agent), why.
+func (a *Agent) Refused() map[string]error {
+	out := make(map[string]error, len(a.refused))
+	for k, v := range a.refused {
+		out[k] = v
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
 )
 
@@ -14,6 +15,11 @@ type Summary struct {
 	Skipped   int // recorded as skipped now (cannot be uploaded as they are)
 	Failed    int // failed now, permanently or to be retried by a later run
 	Unsettled int // still being written: left for the next run
+
+	// FailedTotal counts the files whose entry says failed at the end, from this run or earlier
+	// ones (waiting for their retry time, or permanent until they change): what `run --once`'s
+	// exit code reports.
+	FailedTotal int
 }
 
 type counters struct{ uploaded, skipped, failed atomic.Int64 }
@@ -26,7 +32,14 @@ func (a *Agent) Once(ctx context.Context) (Summary, error) {
 	a.once = true
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a.onAuthFail = func(err error) { cancel(err) }
+	var authMu sync.Mutex
+	var authErr error
+	a.onAuthFail = func(err error) {
+		authMu.Lock()
+		authErr = err
+		authMu.Unlock()
+		cancel(err)
+	}
 
 	var wg sync.WaitGroup
 	for range a.opts.Workers {
@@ -57,11 +70,17 @@ func (a *Agent) Once(ctx context.Context) (Summary, error) {
 		Failed:    int(a.counts.failed.Load()),
 		Unsettled: len(unsettled),
 	}
+	for _, f := range a.folders {
+		for _, e := range f.store.Snapshot() {
+			if e.State == manifest.Failed && !e.Deleted {
+				sum.FailedTotal++
+			}
+		}
+	}
 	if err != nil {
 		return sum, err
 	}
-	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
-		return sum, cause
-	}
-	return sum, nil
+	authMu.Lock()
+	defer authMu.Unlock()
+	return sum, authErr
 }

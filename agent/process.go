@@ -65,6 +65,9 @@ func (a *Agent) process(ctx context.Context, j job) {
 			a.undelete(ctx, j, prev, log)
 			return
 		case manifest.Skipped:
+			if j.explicit {
+				break // asked for by name, perhaps with another category: look again
+			}
 			a.undelete(ctx, j, prev, log)
 			return
 		case manifest.Failed:
@@ -107,7 +110,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		}
 		// Most often a permission problem: retried with growing delays, so fixing the permissions
 		// is enough, and the reason is in the manifest meanwhile.
-		a.fail(ctx, j, manifest.Entry{Size: j.size, MTime: j.mtime, Attempts: prev.Attempts + 1}, fmt.Errorf("open: %w", err), log)
+		a.fail(ctx, j, prev, a.keepOnFailure(j, prev, had), fmt.Errorf("open: %w", err), log)
 		return
 	}
 	defer file.Close()
@@ -123,7 +126,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	sum, err := hashFile(ctx, file, size)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.fail(ctx, j, manifest.Entry{Size: size, MTime: mtime, Attempts: prev.Attempts + 1}, fmt.Errorf("read: %w", err), log)
+			a.fail(ctx, j, prev, a.keepOnFailure(j, prev, had), fmt.Errorf("read: %w", err), log)
 		}
 		return
 	}
@@ -142,10 +145,17 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		attempts = prev.Attempts + 1
 	}
 	base := manifest.Entry{Size: size, MTime: mtime, SHA256: sum, API: a.opts.API, Attempts: attempts}
+	if had && prev.SHA256 == sum {
+		base.Resume = prev.Resume // kept through a failure before the upload resumes
+	}
+	// A valid media id being replaced (refresh before expiry, or an explicit upload of a file whose
+	// id expires soon) stays in the manifest until its successor is uploaded: a posting step keeps
+	// using it meanwhile, and a failed replacement is only retried, never recorded over it.
+	replacing := had && prev.State == manifest.Uploaded && prev.MediaIDString != "" && prev.ExpiresAt.After(a.now())
 
 	mtype, err := uploader.Detect(file, size)
 	if err != nil && !uploader.IsPermanent(err) {
-		a.fail(ctx, j, base, fmt.Errorf("detect type: %w", err), log)
+		a.fail(ctx, j, prev, base, fmt.Errorf("detect type: %w", err), log)
 		return
 	}
 	base.MediaType = mtype
@@ -163,7 +173,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		m, err = a.up.Prepare(m)
 	}
 	if err != nil {
-		a.fail(ctx, j, base, err, log)
+		a.fail(ctx, j, prev, base, err, log)
 		return
 	}
 	base.MediaType, base.MediaCategory = m.Type, m.Category
@@ -209,6 +219,9 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 			int64(len(p.Acked))*p.ChunkSize >= size
 		last = toResume(p)
 		e.Resume = last
+		if replacing {
+			return // the entry keeps the valid id; this upload's progress lives in memory only
+		}
 		put := j.f.store.Stage
 		if durable {
 			put = j.f.store.Put
@@ -221,7 +234,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		}
 	}
 	var res uploader.Result
-	if had && prev.Resume != nil && prev.SHA256 == sum && prev.Size == size {
+	if !replacing && had && prev.Resume != nil && prev.SHA256 == sum && prev.Size == size {
 		last = prev.Resume
 		log.Info().Str("media_id", prev.Resume.MediaID).Int("segments_done", len(prev.Resume.Acked)).Msg("resuming upload")
 		res, err = a.up.Resume(ctx, file, m, fromResume(prev.Resume), onProgress)
@@ -241,7 +254,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		progMu.Lock()
 		e.Resume = last
 		progMu.Unlock()
-		a.fail(ctx, j, e, err, log)
+		a.fail(ctx, j, prev, e, err, log)
 		return
 	}
 	if a.auth.succeeded() {
@@ -263,11 +276,21 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		e.Deleted = true // we read it whole through the open file; the media stands
-	case err != nil || after.Size() != size || !after.ModTime().Equal(mtime):
+	case err != nil:
+		log.Warn().Err(err).Msg("cannot stat file after upload; it will be checked again")
+		return
+	case after.Size() != size || !after.ModTime().Equal(mtime):
+		if after.Size() == size && a.sameBytes(ctx, j.abs, size, sum) {
+			e.MTime = after.ModTime() // touched, not changed: the upload stands
+			break
+		}
 		log.Warn().Str("media_id", res.MediaIDString).Msg("file changed during upload; it will be uploaded again once it settles")
-		pending := base
-		pending.State = manifest.Pending
-		a.record(ctx, j, pending, log)
+		if !replacing {
+			pending := base
+			pending.State = manifest.Pending
+			pending.Resume = nil
+			a.record(ctx, j, pending, log)
+		}
 		return
 	}
 	if !a.record(ctx, j, e, log) {
@@ -288,7 +311,10 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 // fail records an upload that did not succeed: skipped when the file can never be uploaded as it is,
 // failed and not retried when X refused it for good, failed and retried later otherwise. A
 // credentials failure records nothing: it pauses all uploads and the job waits for the next probe.
-func (a *Agent) fail(ctx context.Context, j job, e manifest.Entry, err error, log zerolog.Logger) {
+func (a *Agent) fail(ctx context.Context, j job, prev manifest.Entry, e manifest.Entry, err error, log zerolog.Logger) {
+	if j.override.onFail != nil {
+		j.override.onFail(err)
+	}
 	if uploader.IsAuth(err) {
 		if a.onAuthFail != nil {
 			log.Error().Err(err).Msg("credentials rejected by the API")
@@ -303,6 +329,18 @@ func (a *Agent) fail(ctx context.Context, j job, e manifest.Entry, err error, lo
 			log.Debug().Err(err).Dur("retry_in", pause).Msg("credentials still rejected")
 		}
 		a.enqueue(j, true)
+		return
+	}
+	if prev.State == manifest.Uploaded && prev.MediaIDString != "" && prev.ExpiresAt.After(a.now()) &&
+		prev.Size == e.Size && prev.MTime.Equal(e.MTime) {
+		// Replacing a media id that is still valid failed: keep the valid one and try again later.
+		wait := a.opts.RetryBase
+		log.Warn().Err(err).Str("media_id", prev.MediaIDString).Time("valid_until", prev.ExpiresAt).Dur("retry_in", wait).
+			Msg("could not upload the file again; its current media id stays in the manifest")
+		a.observe(j, OutcomeRetry, e.Size, 0)
+		if j.kind == jobRefresh {
+			a.scheduleRetry(ctx, j, a.now().Add(wait))
+		}
 		return
 	}
 	switch {
@@ -335,6 +373,27 @@ func (a *Agent) fail(ctx context.Context, j job, e manifest.Entry, err error, lo
 	a.observe(j, OutcomeRetry, e.Size, 0)
 	j.kind = jobRetry
 	a.scheduleRetry(ctx, j, e.NextAttemptAt)
+}
+
+// keepOnFailure is the entry to record when the file cannot be read before its upload: the reason
+// comes from fail; what a resume needs (hash, resume state) is kept while the file is unchanged.
+func (a *Agent) keepOnFailure(j job, prev manifest.Entry, had bool) manifest.Entry {
+	e := manifest.Entry{Size: j.size, MTime: j.mtime, Attempts: prev.Attempts + 1, API: prev.API}
+	if had && prev.Size == j.size && prev.MTime.Equal(j.mtime) {
+		e.SHA256, e.Resume, e.MediaType, e.MediaCategory = prev.SHA256, prev.Resume, prev.MediaType, prev.MediaCategory
+	}
+	return e
+}
+
+// sameBytes reports whether the file at path still hashes to sum.
+func (a *Agent) sameBytes(ctx context.Context, path string, size int64, sum string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	got, err := hashFile(ctx, f, size)
+	return err == nil && got == sum
 }
 
 // retryDelay is the wait before attempt n+1 of a file: RetryBase doubling per attempt, capped.

@@ -61,7 +61,16 @@ func (q *queue) push(j job, front bool) {
 		q.again[k] = j
 		return
 	case q.queued[k]:
-		return // the worker re-reads the file and its entry; one job is enough
+		// Keep the queued job's place but take the newer facts: a file re-exported while its
+		// first version waited must be processed as it is now (the worker drops a job whose
+		// size or mtime no longer match, and the watcher reports each version only once).
+		for i := range q.items {
+			if q.items[i].key() == k {
+				q.items[i] = j
+				break
+			}
+		}
+		return
 	}
 	q.queued[k] = true
 	if front {

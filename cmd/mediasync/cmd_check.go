@@ -107,9 +107,12 @@ func checkFolder(f config.Folder) string {
 	if _, err := manifest.Read(f.Manifest); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err.Error()
 	}
+	// The agent creates the manifest's directory (and its parents): check the nearest one that exists.
 	dir := filepath.Dir(f.Manifest)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		// The agent creates it; check that it could.
+	for {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			break
+		}
 		dir = filepath.Dir(dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".mediasync-check-*")

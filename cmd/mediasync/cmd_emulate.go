@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -42,7 +40,7 @@ prints at start.`,
 			if err := f.Validate(); err != nil {
 				return usageError{err}
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			opts := emulator.Options{Credentials: creds, Faults: f, StoreDir: store, Log: log}
 			return emulator.ListenAndServe(ctx, listen, opts, func(url string) {
@@ -68,6 +66,7 @@ prints at start.`,
 	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
 	fl.Float64Var(&f.FailRate, "fail-rate", f.FailRate, "share of requests answered with a retryable 5xx (0..1)")
 	fl.Float64Var(&f.DropRate, "drop-rate", f.DropRate, "share of requests whose connection is cut mid-body (0..1)")
+	fl.Float64Var(&f.LoseAnswerRate, "lose-answer-rate", f.LoseAnswerRate, "share of requests processed whose answer is lost (0..1)")
 	fl.IntVar(&f.RateLimit, "rate-limit", f.RateLimit, "requests per endpoint per window (default: X's real limits)")
 	fl.DurationVar(&f.RateWindow, "rate-window", f.RateWindow, "rate-limit window (default: X's real windows)")
 	fl.DurationVar(&f.ProcessingTime, "processing-time", f.ProcessingTime, "how long video and GIF processing takes")

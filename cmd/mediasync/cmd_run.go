@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +29,7 @@ Runs until SIGINT or SIGTERM: then it stops taking new work, abandons in-flight 
 and exits 0. With --once it scans every folder, uploads everything pending, waits for processing, and
 exits: 0 when every file was uploaded (or skipped with a reason), 1 when any failed.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -71,8 +68,12 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			if err != nil {
 				return err
 			}
-			defer ag.Close()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer func() {
+				if cerr := ag.Close(); cerr != nil && err == nil {
+					err = fmt.Errorf("save state: %w", cerr)
+				}
+			}()
+			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			if once {
 				sum, err := ag.Once(ctx)
@@ -80,12 +81,12 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 					return err
 				}
 				log.Info().Int("uploaded", sum.Uploaded).Int("skipped", sum.Skipped).Int("failed", sum.Failed).
-					Int("unsettled", sum.Unsettled).Msg("once: done")
+					Int("failed_total", sum.FailedTotal).Int("unsettled", sum.Unsettled).Msg("once: done")
 				if ctx.Err() != nil {
 					return &exitError{code: exitInterrupted}
 				}
-				if sum.Failed > 0 {
-					return &exitError{code: exitFailure, err: fmt.Errorf("%d file(s) failed", sum.Failed)}
+				if sum.FailedTotal > 0 {
+					return &exitError{code: exitFailure, err: fmt.Errorf("%d file(s) failed (see mediasync status)", sum.FailedTotal)}
 				}
 				return nil
 			}

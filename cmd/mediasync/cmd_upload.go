@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
@@ -54,7 +55,13 @@ progress bar per file on a terminal. Exits 0 when every file is uploaded, 1 othe
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if category != "" && !slices.Contains(config.MediaCategories, category) {
+				return usageError{fmt.Errorf("--category %q is not one of %s", category, strings.Join(config.MediaCategories, ", "))}
+			}
+			if n := utf8.RuneCountInString(altText); n > alttext.MaxLen {
+				return usageError{fmt.Errorf("--alt-text is %d characters; X allows %d", n, alttext.MaxLen)}
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -64,13 +71,17 @@ progress bar per file on a terminal. Exits 0 when every file is uploaded, 1 othe
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			u := &fileUploader{app: a, cfg: cfg, up: up, category: category, altText: altText, json: asJSON}
 			if err := u.openAgent(args, log); err != nil {
 				return err
 			}
-			defer u.close()
+			defer func() {
+				if cerr := u.close(); cerr != nil && err == nil {
+					err = fmt.Errorf("save state: %w", cerr)
+				}
+			}()
 			failed := 0
 			for _, p := range args {
 				line, err := u.upload(ctx, p)
@@ -103,6 +114,7 @@ type fileUploader struct {
 	cfg               *config.Config
 	up                *uploader.Client
 	ag                *agent.Agent
+	refused           map[string]error // configured folders that could not be opened (locked by run, corrupt)
 	category, altText string
 	json              bool
 }
@@ -130,18 +142,36 @@ func (u *fileUploader) openAgent(paths []string, log zerolog.Logger) error {
 		return err
 	}
 	u.ag = ag
+	u.refused = ag.Refused()
 	return nil
 }
 
-func (u *fileUploader) close() {
+func (u *fileUploader) close() error {
 	if u.ag != nil {
-		u.ag.Close()
+		return u.ag.Close()
 	}
+	return nil
+}
+
+// refusedFolder returns why the configured folder holding path cannot take it, if so.
+func (u *fileUploader) refusedFolder(path string) error {
+	abs, _ := filepath.Abs(path)
+	for folder, err := range u.refused {
+		if _, ok := relTo(folder, abs); ok {
+			return err
+		}
+	}
+	return nil
 }
 
 func (u *fileUploader) upload(ctx context.Context, path string) (uploadLine, error) {
 	bar := u.app.newBar(path)
 	defer bar.finish()
+	if err := u.refusedFolder(path); err != nil {
+		// Never upload it as a loose file: its folder's manifest (or the agent that owns it)
+		// records it, and a second upload would be a duplicate.
+		return uploadLine{}, err
+	}
 	if u.ag != nil {
 		e, err := u.ag.UploadFile(ctx, path, agent.Override{Category: u.category, AltText: u.altText, OnProgress: bar.set})
 		if err == nil {
@@ -187,8 +217,11 @@ func (u *fileUploader) uploadLoose(ctx context.Context, path string, bar *bar) (
 	res, err := u.up.Upload(ctx, f, m, func(p uploader.Progress) {
 		bar.set(min(int64(len(p.Acked))*p.ChunkSize, fi.Size()), fi.Size())
 	})
-	if err != nil {
+	if err != nil && res.MediaIDString == "" {
 		return uploadLine{}, err
+	}
+	if err != nil { // uploaded; only the alt text could not be set: the media id stands
+		fmt.Fprintf(u.app.stderr, "mediasync: %s: uploaded, but the alt text could not be set: %v\n", path, err)
 	}
 	exp := res.ExpiresAt
 	return uploadLine{Path: path, State: string(manifest.Uploaded), MediaIDString: res.MediaIDString,

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -128,6 +130,17 @@ func (a *app) loadConfig() (*config.Config, error) {
 		return nil, err
 	}
 	return config.Load(path)
+}
+
+// interruptContext is cancelled by the first SIGINT or SIGTERM; the handler is then removed, so a
+// second Ctrl-C ends a shutdown that hangs (a manifest on a dead network mount, say) the usual way.
+func interruptContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // noArgs is cobra.NoArgs with our usage error type.
