@@ -367,8 +367,14 @@ func (a *Agent) recover(ctx context.Context) {
 				a.scheduleRetry(ctx, j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry))
 			}
 			if !e.Deleted && e.MovedTo == "" && j.kind != jobResume {
-				if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
+				_, err := os.Lstat(abs)
+				_, moves := moveDir(f.Folder)
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
 					a.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
+				case err == nil && moves && e.State == manifest.Uploaded:
+					// Stopped between recording the upload and moving the file: move it now.
+					a.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobNew}, false)
 				}
 			}
 		}

@@ -24,7 +24,8 @@ var ErrNotInFolder = fmt.Errorf("file is not in a configured folder")
 
 // UploadFile uploads the file at path now and records it in its folder's manifest, as Run would once
 // the file settled, and returns its entry. A file already uploaded with the same content is not
-// uploaded again. A credentials failure is returned as an error rather than pausing.
+// uploaded again. A credentials failure is returned as an error rather than pausing. It puts the agent
+// in the one-shot mode of [Agent.Once] (no timers for later retries): use a separate Agent for Run.
 func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manifest.Entry, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -63,6 +63,9 @@ func (a *Agent) process(ctx context.Context, j job) {
 				break // asked for by name (mediasync upload) and expired or about to: upload again
 			}
 			a.undelete(ctx, j, prev, log)
+			if prev.MovedTo == "" && !prev.Deleted {
+				a.afterUpload(ctx, j, prev, log) // a stop between recording and moving: move now
+			}
 			return
 		case manifest.Skipped:
 			if j.explicit {
@@ -314,6 +317,12 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 func (a *Agent) fail(ctx context.Context, j job, prev manifest.Entry, e manifest.Entry, err error, log zerolog.Logger) {
 	if j.override.onFail != nil {
 		j.override.onFail(err)
+	}
+	var ae *uploader.APIError
+	if errors.As(err, &ae) && !uploader.IsAuth(err) && a.auth.succeeded() {
+		// X answered, and not about the credentials: they work again.
+		log.Info().Msg("credentials accepted again; uploads resumed")
+		a.observeAuth(false)
 	}
 	if uploader.IsAuth(err) {
 		if a.onAuthFail != nil {

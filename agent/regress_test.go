@@ -112,3 +112,23 @@ func TestDeletedWhileStopped(t *testing.T) {
 		t.Errorf("file deleted while stopped: entry %+v; want uploaded, flagged deleted", e)
 	}
 }
+
+// TestMoveFinishedAfterRestart: an agent stopped between recording an upload and moving the file
+// moves it on its next start, without uploading it again.
+func TestMoveFinishedAfterRestart(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	h.write("a.jpg", mediagen.JPEG(30, 30, 1))
+	stop := h.start(h.options()) // no move policy yet: the upload is recorded, the file stays
+	h.waitFor(manifest.Uploaded, "a.jpg")
+	stop()
+	opts := h.options()
+	opts.Folders[0].AfterUpload = "move:.done"
+	h.start(opts)
+	e := h.waitEntry("a.jpg", "moved", func(e manifest.Entry) bool { return e.MovedTo != "" })
+	if _, err := os.Stat(e.MovedTo); err != nil {
+		t.Errorf("moved_to %s: %v", e.MovedTo, err)
+	}
+	if n := len(h.srv.Media()); n != 1 {
+		t.Errorf("%d uploads; want 1", n)
+	}
+}

@@ -139,6 +139,32 @@ func TestEmulatorFaults(t *testing.T) {
 	}
 }
 
+// Answers lost after the server processed the request (INIT, APPEND, FINALIZE, one-shot): every
+// upload still ends byte-identical with no file failed; a retried FINALIZE whose first answer was lost
+// is recognised through STATUS instead of failing the file.
+func TestEmulatorLostAnswers(t *testing.T) {
+	for _, version := range []string{uploader.V2, uploader.V11} {
+		t.Run(version, func(t *testing.T) {
+			srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{LoseAnswerRate: 0.15, Seed: 3}})
+			var retried sync.Map // ops retried after a lost answer
+			var retries atomic.Int64
+			c := uploader.New(srv.OAuth1Client(), uploader.Options{
+				BaseURL: srv.URL, Version: version, ChunkSize: 256 << 10, MaxBackoff: 50 * time.Millisecond, MaxAttempts: 12,
+				OnRetry: func(op string, _ int, _ error, _ time.Duration) { retries.Add(1); retried.Store(op, true) },
+			})
+			for _, s := range samples(t) {
+				upload(t, srv, c, s, "")
+			}
+			var ops []string
+			retried.Range(func(k, _ any) bool { ops = append(ops, k.(string)); return true })
+			if retries.Load() == 0 {
+				t.Fatal("no request was retried: no answer was lost")
+			}
+			t.Logf("%d retries after lost answers, ops %v", retries.Load(), ops)
+		})
+	}
+}
+
 // A 429 storm: a budget far below what the upload needs. The client waits
 // for each window instead of failing.
 func TestEmulatorRateLimitStorm(t *testing.T) {
