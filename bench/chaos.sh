@@ -13,7 +13,8 @@ kills=${1:-100}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
-MEDIASYNC_CHAOS_KILLS=$kills ${2:+MEDIASYNC_CHAOS_SEED=$2} \
+# env: an assignment that comes out of an expansion is not an assignment to the shell.
+env MEDIASYNC_CHAOS_KILLS="$kills" ${2:+MEDIASYNC_CHAOS_SEED="$2"} \
 	go test -race -count=1 -timeout 2h -run '^TestChaos$' -v ./cmd/mediasync/ >"$out" 2>&1 || status=$?
 
 echo "# chaos: $kills kills per variant, $(nproc) cores, $(go version | cut -d' ' -f3), $(date -u +%Y-%m-%dT%H:%MZ)"
