@@ -202,6 +202,10 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		progMu sync.Mutex
 		last   *manifest.Resume
 	)
+	// A progress write that must be durable (the media id before FINALIZE can follow, the finalized
+	// state) and fails stops the upload: going on would let a crash upload the file a second time.
+	uctx, stopUpload := context.WithCancelCause(ctx)
+	defer stopUpload(nil)
 	onProgress := func(p uploader.Progress) {
 		progMu.Lock()
 		defer progMu.Unlock()
@@ -230,7 +234,10 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 			put = j.f.store.Put
 		}
 		if err := put(j.rel, e); err != nil {
-			log.Warn().Err(err).Msg("cannot save upload progress")
+			log.Warn().Err(err).Bool("durable", durable).Msg("cannot save upload progress")
+			if durable {
+				stopUpload(fmt.Errorf("save upload progress: %w", err))
+			}
 		}
 		if j.override.OnProgress != nil {
 			j.override.OnProgress(min(int64(len(p.Acked))*p.ChunkSize, size), size)
@@ -240,9 +247,12 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	if !replacing && had && prev.Resume != nil && prev.SHA256 == sum && prev.Size == size {
 		last = prev.Resume
 		log.Info().Str("media_id", prev.Resume.MediaID).Int("segments_done", len(prev.Resume.Acked)).Msg("resuming upload")
-		res, err = a.up.Resume(ctx, file, m, fromResume(prev.Resume), onProgress)
+		res, err = a.up.Resume(uctx, file, m, fromResume(prev.Resume), onProgress)
 	} else {
-		res, err = a.up.Upload(ctx, file, m, onProgress)
+		res, err = a.up.Upload(uctx, file, m, onProgress)
+	}
+	if err != nil && ctx.Err() == nil && uctx.Err() != nil {
+		err = context.Cause(uctx) // stopped because its progress could not be saved: retried later
 	}
 	if err != nil && res.MediaIDString != "" && ctx.Err() == nil {
 		// The media is uploaded; only setting its alt text failed. The media id stands.

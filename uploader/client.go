@@ -24,7 +24,7 @@ type Options struct {
 	Version           string        // "v2" (default) | "v1.1"
 	ChunkSize         int64         // default 4 MiB; at most 4 MiB on v2, 5 MiB on v1.1
 	ChunkParallelism  int           // default 3: APPENDs in flight for one file
-	SimpleUploadMax   int64         // default 1 MiB: images up to this go one-shot
+	SimpleUploadMax   int64         // default (0) 1 MiB: images up to this go one-shot; negative: none does (every upload resumable)
 	MaxAttempts       int           // default 8, per request, retryable failures
 	MaxBackoff        time.Duration // default 2m
 	RequestTimeout    time.Duration // default 2m: a request making no progress this long is abandoned and retried
@@ -121,7 +121,7 @@ func (o Options) Validate() error {
 	if o.MaxAttempts < 0 {
 		probs = append(probs, "max attempts is negative")
 	}
-	if o.SimpleUploadMax < 0 || o.BandwidthLimit < 0 || o.MaxBackoff < 0 || o.RequestTimeout < 0 || o.ProcessingTimeout < 0 {
+	if o.BandwidthLimit < 0 || o.MaxBackoff < 0 || o.RequestTimeout < 0 || o.ProcessingTimeout < 0 {
 		probs = append(probs, "sizes, limits and durations must not be negative")
 	}
 	if len(probs) == 0 {

@@ -52,7 +52,7 @@ func uploaderOptions(cfg *config.Config, log zerolog.Logger) uploader.Options {
 		Version:           cfg.API.Version,
 		ChunkSize:         int64(u.ChunkSize),
 		ChunkParallelism:  u.ChunkParallelism,
-		SimpleUploadMax:   int64(u.SimpleUploadMax),
+		SimpleUploadMax:   simpleUploadMax(int64(u.SimpleUploadMax)),
 		MaxAttempts:       u.MaxAttempts,
 		MaxBackoff:        time.Duration(u.MaxBackoff),
 		RequestTimeout:    time.Duration(u.RequestTimeout),
@@ -63,6 +63,16 @@ func uploaderOptions(cfg *config.Config, log zerolog.Logger) uploader.Options {
 			log.Warn().Str("op", op).Int("attempt", attempt).Err(err).Dur("retry_in", wait).Msg("request failed; retrying")
 		},
 	}
+}
+
+// simpleUploadMax maps the config's simple_upload_max to the uploader's option: in the config 0 means
+// "no one-shot uploads" (every upload chunked, hence resumable after a crash), while the uploader reads
+// 0 as "the default" and a negative value as none.
+func simpleUploadMax(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func newUploader(cfg *config.Config, log zerolog.Logger) (*uploader.Client, error) {
