@@ -303,8 +303,10 @@ func (a *Agent) dispatch(ctx context.Context, in <-chan watcher.File) {
 			if f == nil {
 				continue
 			}
-			rel, ok := relPath(f.Path, wf.Path)
-			if !ok {
+			rel, err := manifest.Rel(f.Path, wf.Path)
+			if err != nil {
+				// Reported once: the watcher emits each version of a file once per run.
+				a.log.Error().Str("path", wf.Path).Err(err).Msg("cannot record this file in the manifest; rename it to upload it")
 				continue
 			}
 			kind := jobNew
@@ -437,13 +439,11 @@ func (a *Agent) folderOf(root, path string) *folder {
 	return nil
 }
 
-// relPath returns p relative to root with / separators, and false when p is not inside root.
+// relPath returns p's manifest key in the folder at root (manifest.Rel), and false when p is not
+// inside root or its name cannot be a key (not valid UTF-8, say).
 func relPath(root, p string) (string, bool) {
-	rel, err := filepath.Rel(root, p)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
+	rel, err := manifest.Rel(root, p)
+	return rel, err == nil
 }
 
 // isUnder reports whether p is dir or inside it.

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
@@ -130,13 +133,19 @@ func TestBadInputs(t *testing.T) {
 			t.Errorf("%s: not byte-identical at the emulator (%+v)", rel, mi)
 		}
 	}
-	// Nothing that could not succeed was sent: the skipped files cost no request.
-	for _, mi := range h.srv.Media() {
-		for _, c := range cases {
-			if c.state == manifest.Skipped && len(c.data) > 0 && mi.SHA256 == sum(c.data) {
-				t.Errorf("%s was sent to the API although it was skipped", c.rel)
+	// Nothing that could not succeed was sent: a skipped file sent anyway would have been refused
+	// with a 4xx (unsupported type, too large), so the only 4xx is the corrupt JPEG's.
+	refused := 0
+	for ep, codes := range h.srv.Stats().Requests {
+		for code, n := range codes {
+			if code >= 400 && code < 500 {
+				refused += n
+				t.Logf("%s answered %d ×%d", ep, code, n)
 			}
 		}
+	}
+	if refused != 1 {
+		t.Errorf("%d requests refused with a 4xx; want 1 (corrupt.jpg): a skipped file was sent", refused)
 	}
 }
 
@@ -254,4 +263,34 @@ func runAsNobody(t *testing.T, test string) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestNonUTF8Name: a file whose name is not valid UTF-8 (old Windows/Samba shares) cannot be a key of
+// the JSON manifest; it is reported and skipped, and never blocks a worker: the files after it are
+// uploaded.
+func TestNonUTF8Name(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	opts := h.options()
+	opts.Workers = 1
+	var logs agent.SyncBuffer
+	ag, err := agent.New(h.up, opts, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ag.Close()
+	runCtx, stop := withCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	h.write("caf\xe9.jpg", mediagen.JPEG(30, 30, 1)) // Latin-1 é
+	h.write("later.jpg", mediagen.JPEG(30, 30, 2))
+	h.write("third.jpg", mediagen.JPEG(30, 30, 3))
+	h.waitFor(manifest.Uploaded, "later.jpg", "third.jpg")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "not valid UTF-8") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the unusable name was not reported:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -437,6 +437,11 @@ func (a *Agent) record(ctx context.Context, j job, e manifest.Entry, log zerolog
 			}
 			return true
 		}
+		if errors.Is(err, manifest.ErrInvalid) {
+			// The entry itself is refused: no retry can help, and retrying would hold the worker.
+			log.Error().Err(err).Msg("cannot record this file in the manifest")
+			return false
+		}
 		if !logged {
 			log.Error().Err(err).Str("manifest", j.f.Manifest).Msg("cannot write manifest; retrying")
 			logged = true

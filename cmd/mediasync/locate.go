@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/manifest"
@@ -55,11 +54,8 @@ func (a *app) locate(path string) (located, error) {
 	return located{}, fmt.Errorf("%s: %w", path, errNoManifest)
 }
 
-// relTo returns p relative to dir with / separators, if p lies inside dir.
+// relTo returns p's manifest key in the folder dir, if p lies inside dir (manifest.Rel).
 func relTo(dir, p string) (string, bool) {
-	rel, err := filepath.Rel(dir, p)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
+	rel, err := manifest.Rel(dir, p)
+	return rel, err == nil
 }
