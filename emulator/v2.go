@@ -147,20 +147,8 @@ func (s *Server) v2Append(c *call) {
 		c.v2MediaError(err, "id")
 		return
 	}
-	f, err := c.readUpload(maxV2SegmentBytes, maxV2SegmentBytes)
-	if err != nil {
-		c.v2MediaError(err, "")
-		return
-	}
-	if f.media == nil || f.extra > 0 {
-		f.media.remove()
-		c.invalid("media", "exactly one `media` part is required")
-		return
-	}
-	si, ok := f.fields["segment_index"]
+	f, si, ok := c.v2ReadMedia(maxV2SegmentBytes, maxV2SegmentBytes, "segment_index")
 	if !ok {
-		f.media.remove()
-		c.invalid("segment_index", "The `segment_index` parameter can not be empty")
 		return
 	}
 	idx, err := parseSegmentIndex(si)
@@ -243,20 +231,8 @@ func (s *Server) v2OneShot(c *call) {
 		c.invalid("command", "the command-style upload (command=INIT|APPEND|FINALIZE) is retired; use /2/media/upload/initialize, /{id}/append and /{id}/finalize")
 		return
 	}
-	f, err := c.readUpload(maxVideoBytes, maxImageBytes)
-	if err != nil {
-		c.v2MediaError(err, "")
-		return
-	}
-	if f.media == nil || f.extra > 0 {
-		f.media.remove()
-		c.invalid("media", "exactly one `media` part is required")
-		return
-	}
-	category, ok := f.fields["media_category"]
+	f, category, ok := c.v2ReadMedia(maxVideoBytes, maxImageBytes, "media_category")
 	if !ok {
-		f.media.remove()
-		c.invalid("media_category", "The `media_category` parameter can not be empty")
 		return
 	}
 	if _, known := categories[category]; !known {
@@ -379,4 +355,26 @@ func (s *Server) v2UsersMe(c *call) {
 		return
 	}
 	c.v2Data(http.StatusOK, map[string]string{"id": s.userID(), "name": "mediasync emulator", "username": "mediasync_emulator"})
+}
+
+// v2ReadMedia reads a v2 upload body (multipart, or JSON with base64 media) holding exactly one
+// media part and the required field, answering X's problem and returning ok=false otherwise.
+func (c *call) v2ReadMedia(limit, jsonLimit int64, required string) (*uploadForm, string, bool) {
+	f, err := c.readUpload(limit, jsonLimit)
+	if err != nil {
+		c.v2MediaError(err, "")
+		return nil, "", false
+	}
+	if f.media == nil || f.extra > 0 {
+		f.media.remove()
+		c.invalid("media", "exactly one `media` part is required")
+		return nil, "", false
+	}
+	v, ok := f.fields[required]
+	if !ok {
+		f.media.remove()
+		c.invalid(required, "The `"+required+"` parameter can not be empty")
+		return nil, "", false
+	}
+	return f, v, true
 }
