@@ -37,9 +37,11 @@
 // bearer token. Secrets are never logged.
 //
 // Segments are reassembled by segment_index (a re-sent index replaces the
-// earlier bytes); FINALIZE checks that they add up to total_bytes, hashes them
-// (MediaInfo.SHA256), sniffs the content, decodes image dimensions and checks
-// MP4/QuickTime structure. A FINALIZE or STATUS that arrives while another
+// earlier bytes); FINALIZE checks that they add up to total_bytes, sniffs the
+// content, decodes image dimensions and checks MP4/QuickTime structure. The
+// bytes' SHA-256 (MediaInfo.SHA256) is computed the first time the media is
+// inspected, not in FINALIZE, so that the emulator's own work does not set the
+// pace of the uploads it serves. A FINALIZE or STATUS that arrives while another
 // FINALIZE of the same id is still reading its bytes waits for it (or for its
 // own client to go away) and answers as a repeated FINALIZE does: with the
 // current state. Video and GIF processing runs on the clock (no

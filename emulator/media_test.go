@@ -3,7 +3,10 @@ package emulator
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/mediasync/mediasync/internal/mediagen"
@@ -89,8 +92,9 @@ func TestAnalyze(t *testing.T) {
 			if got != tt.wantProblem {
 				t.Errorf("problem = %q, want %q", got, tt.wantProblem)
 			}
-			if a.sha256 != sum(tt.data) {
-				t.Errorf("sha256 = %s, want %s", a.sha256, sum(tt.data))
+			d := &digest{parts: []*blob{{data: tt.data, size: int64(len(tt.data))}}}
+			if got := d.hex(); got != sum(tt.data) {
+				t.Errorf("sha256 = %s, want %s", got, sum(tt.data))
 			}
 		})
 	}
@@ -124,4 +128,49 @@ func FuzzParseOAuthHeader(f *testing.F) {
 		v := newOAuthVerifier(func() (tm time.Time) { return docTime })
 		v.verify(&oauthRequest{method: "GET", baseURI: "http://x/", oauthParams: p, fromHeader: true}, docCreds)
 	})
+}
+
+// TestDigest: the SHA-256 of segments stored on disk is that of their
+// concatenation, computed once; bytes released before anyone asked give "".
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	data := mediagen.MP4(3<<20+12345, 7)
+	var parts []*blob
+	for off := 0; off < len(data); off += 1 << 20 {
+		b, err := newBlob(bytes.NewReader(data[off:min(off+1<<20, len(data))]), 1<<20, dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, b)
+	}
+	d := &digest{parts: parts}
+	if got := d.hex(); got != sum(data) {
+		t.Fatalf("sha256 = %s, want %s", got, sum(data))
+	}
+	for _, b := range parts {
+		b.remove()
+	}
+	if got := d.hex(); got != sum(data) {
+		t.Errorf("after release, the computed sum changed to %q", got)
+	}
+	gone := &digest{parts: parts}
+	if got := gone.hex(); got != "" {
+		t.Errorf("sha256 of released bytes = %q, want \"\"", got)
+	}
+}
+
+// TestCopyBuffered: the copy that stores a part loses and adds nothing,
+// whatever the size of the reads beneath it.
+func TestCopyBuffered(t *testing.T) {
+	for _, n := range []int{0, 1, bodyBufferSize - 1, bodyBufferSize, bodyBufferSize + 1, 3*bodyBufferSize + 17} {
+		data := mediagen.MP4(int64(max(n, 2048)), int64(n))[:n]
+		var out bytes.Buffer
+		got, err := copyBuffered(&out, iotest.HalfReader(bytes.NewReader(data)))
+		if err != nil || got != int64(n) || !bytes.Equal(out.Bytes(), data) {
+			t.Errorf("n=%d: copied %d, err %v, equal %v", n, got, err, bytes.Equal(out.Bytes(), data))
+		}
+	}
+	if _, err := copyBuffered(io.Discard, iotest.ErrReader(errors.New("boom"))); err == nil || err.Error() != "boom" {
+		t.Errorf("read error = %v, want boom", err)
+	}
 }

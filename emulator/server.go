@@ -233,12 +233,18 @@ func (s *Server) Media() []MediaInfo {
 	now := s.now()
 	s.mu.Lock()
 	out := make([]MediaInfo, 0, len(s.media))
+	var digests []*digest
 	for _, m := range s.media {
 		if now.Before(m.expires) {
-			out = append(out, m.info(now))
+			mi, d := m.info(now)
+			out = append(out, mi)
+			digests = append(digests, d)
 		}
 	}
 	s.mu.Unlock()
+	for i, d := range digests {
+		out[i].SHA256 = d.hex()
+	}
 	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
 	return out
 }
@@ -254,12 +260,15 @@ func idLess(a, b string) bool {
 func (s *Server) MediaByID(id string) (MediaInfo, bool) {
 	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	m, ok := s.media[id]
 	if !ok || !now.Before(m.expires) {
+		s.mu.Unlock()
 		return MediaInfo{}, false
 	}
-	return m.info(now), true
+	mi, d := m.info(now)
+	s.mu.Unlock()
+	mi.SHA256 = d.hex()
+	return mi, true
 }
 
 // OpenMedia returns the reassembled bytes of a finalized media id; the

@@ -35,7 +35,7 @@ type media struct {
 	// Set by FINALIZE.
 	ordered     []*blob
 	size        int64
-	sha256      string
+	digest      *digest // SHA-256 of the bytes, computed when first inspected
 	detected    string
 	width       int
 	height      int
@@ -94,7 +94,10 @@ func (m *media) state(now time.Time) (string, *processingInfo) {
 	return "in_progress", &processingInfo{State: "in_progress", CheckAfterSecs: checkAfter(min(remaining, m.procTime/4+time.Millisecond)), ProgressPercent: max(1, min(pct, 99))}
 }
 
-func (m *media) info(now time.Time) MediaInfo {
+// info describes m, except for SHA256: the caller fills it in from the
+// returned digest after letting go of the server's lock, since hashing a
+// large video takes a while.
+func (m *media) info(now time.Time) (MediaInfo, *digest) {
 	st, _ := m.state(now)
 	size := m.totalBytes
 	if m.phase == phaseFinal {
@@ -106,10 +109,10 @@ func (m *media) info(now time.Time) MediaInfo {
 	}
 	return MediaInfo{
 		ID: m.id, MediaKey: m.key, API: m.api.String(), MediaType: mt, MediaCategory: m.category,
-		Size: size, SHA256: m.sha256, State: st, AltText: m.altText, Width: m.width, Height: m.height,
+		Size: size, State: st, AltText: m.altText, Width: m.width, Height: m.height,
 		Segments: len(m.segments) + len(m.ordered), AdditionalOwners: m.owners,
 		CreatedAt: m.created, ExpiresAt: m.expires,
-	}
+	}, m.digest
 }
 
 // flowError is a client mistake in a request or in the upload flow,
@@ -302,7 +305,8 @@ func (s *Server) finalize(ctx context.Context, m *media, allowAsync bool) (*proc
 	}
 	m.phase = phaseFinal
 	m.ordered, m.segments = ordered, map[int]*blob{}
-	m.size, m.sha256, m.detected, m.width, m.height = m.totalBytes, a.sha256, a.detected, a.width, a.height
+	m.size, m.detected, m.width, m.height = m.totalBytes, a.detected, a.width, a.height
+	m.digest = &digest{parts: ordered}
 	m.finalizedAt = s.now()
 	m.async = allowAsync && (m.kind == kindVideo || m.kind == kindGIF && categories[m.category] != kindImage)
 	m.failure = a.problem

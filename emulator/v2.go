@@ -287,7 +287,8 @@ func (s *Server) oneShot(ver apiVersion, b *blob, category string, owners []stri
 	now := s.now()
 	s.mu.Lock()
 	m.phase, m.ordered = phaseFinal, []*blob{b}
-	m.size, m.sha256, m.detected, m.width, m.height = b.size, a.sha256, a.detected, a.width, a.height
+	m.size, m.detected, m.width, m.height = b.size, a.detected, a.width, a.height
+	m.digest = &digest{parts: m.ordered}
 	m.finalizedAt = now
 	m.async = allowAsync && (a.kind == kindVideo || a.kind == kindGIF && categories[category] != kindImage)
 	if m.async {

@@ -38,14 +38,15 @@ func main() {
 	file := flag.String("file", "", "media file")
 	gen := flag.Bool("gen", false, "write a generated MP4 of -size bytes to -file and exit")
 	size := flag.Int64("size", 256<<20, "size for -gen")
+	parallelism := flag.Int("parallelism", 0, "mediasync: APPENDs in flight (0: the uploader's default)")
 	flag.Parse()
-	if err := run(*mode, *base, *file, *gen, *size); err != nil {
+	if err := run(*mode, *base, *file, *gen, *size, *parallelism); err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
 }
 
-func run(mode, base, file string, gen bool, size int64) error {
+func run(mode, base, file string, gen bool, size int64, parallelism int) error {
 	if gen {
 		f, err := os.Create(file)
 		if err != nil {
@@ -77,7 +78,7 @@ func run(mode, base, file string, gen bool, size int64) error {
 	case "mediasync":
 		// As cmd wires it: the oauth1 transport over uploader.NewTransport.
 		hc := cfg.Client(context.WithValue(ctx, oauth1.HTTPClient, &http.Client{Transport: uploader.NewTransport()}), tok)
-		c := uploader.New(hc, uploader.Options{BaseURL: base})
+		c := uploader.New(hc, uploader.Options{BaseURL: base, ChunkParallelism: parallelism})
 		typ, err := uploader.Detect(f, fi.Size())
 		if err != nil {
 			return err
