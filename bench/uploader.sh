@@ -7,13 +7,15 @@
 #   seq        plain client: 1 MiB segments read into memory, one at a time
 #   par3       the same, 3 at a time (the common SDK defaults)
 # on two profiles: loopback, and loopback with 40ms latency per request (WAN).
-# Each run gets a fresh emulator (segments stored on disk, under /dev/shm when
-# it exists so that the disk does not set the pace). The clients take turns,
+# Each run gets a fresh emulator storing segments where `mediasync emulate`
+# does by default, in a temp dir (STORE=/dev/shm/... to store them on tmpfs
+# instead; at 256 MiB the page cache absorbs the writes either way, but the
+# per-file costs differ). The clients take turns,
 # RUNS rounds on loopback (2 on the WAN profile), and each client's fastest
 # run counts: on a shared 2-core machine one run can be halved by a neighbour.
 # Then one mediasync run of a 512 MiB file for peak RSS.
 #
-# Usage: bench/uploader.sh [SIZE_MIB] [RUNS=5]   (from the repository root)
+# Usage: [STORE=DIR] bench/uploader.sh [SIZE_MIB] [RUNS=5]   (from the repository root)
 set -euo pipefail
 
 size_mib=${1:-256}
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 store_root=$work
-if [[ -d /dev/shm && -w /dev/shm ]]; then store_root=$(mktemp -d /dev/shm/uploader-bench.XXXXXX); fi
+if [[ -n ${STORE:-} ]]; then mkdir -p "$STORE"; store_root=$(mktemp -d "$STORE/uploader-bench.XXXXXX"); fi
 server_pid=""
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
@@ -76,7 +78,8 @@ profile() {
 file="$work/video.mp4"
 "$work/client" -gen -size $((size_mib << 20)) -file "$file"
 
-printf '\n%s MiB MP4, best of %s runs on loopback and %s on the WAN profile, %s cores\n\n' "$size_mib" "$runs" "$wan_runs" "$(nproc)"
+printf '\n%s MiB MP4, best of %s runs on loopback and %s on the WAN profile, %s cores, emulator store on %s\n\n' \
+	"$size_mib" "$runs" "$wan_runs" "$(nproc)" "$(df --output=fstype "$store_root" 2>/dev/null | tail -1 || echo '?')"
 printf '%-10s %-10s %10s %14s %12s\n' profile client "MB/s" "peak RSS MiB" "mediasync x"
 printf '%-10s %-10s %10s %14s %12s\n' ---------- ---------- ---------- -------------- ------------
 status=0
