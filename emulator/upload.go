@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // uploadForm is the parsed body of a request that may carry media bytes.
@@ -33,6 +34,9 @@ const (
 	// a few dozen system calls each way rather than thousands.
 	bodyBufferSize = 256 << 10
 )
+
+// bodyReaders holds the read buffers beneath multipart bodies.
+var bodyReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bodyBufferSize) }}
 
 // maxJSONBody is the largest v2 JSON body that may carry mediaBytes of
 // base64-encoded media.
@@ -225,7 +229,10 @@ func (c *call) readMultipart(f *uploadForm, body io.Reader, boundary string, lim
 	s := c.s
 	// multipart reads through a 4 KiB buffer; a larger one beneath it turns
 	// a 4 MiB segment into a few dozen reads of the socket, not a thousand.
-	mr := multipart.NewReader(bufio.NewReaderSize(body, bodyBufferSize), boundary)
+	br := bodyReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	defer func() { br.Reset(nil); bodyReaders.Put(br) }()
+	mr := multipart.NewReader(br, boundary)
 	for n := 0; ; n++ {
 		if n >= maxParts {
 			return &flowError{"too many multipart parts"}
