@@ -38,7 +38,18 @@
 //
 // Segments are reassembled by segment_index (a re-sent index replaces the
 // earlier bytes); FINALIZE checks that they add up to total_bytes, sniffs the
-// content, decodes image dimensions and checks MP4/QuickTime structure. The
+// content, decodes image dimensions and checks MP4/QuickTime structure
+// (top-level boxes tiling the file, a moov box) and reads the video's
+// duration from moov/mvhd. A tweet_video or dm_video (named, or assumed by
+// v2 without a media_category) longer than 140 s then fails processing,
+// reported in processing_info at FINALIZE/STATUS as X does:
+// {"code":3,"name":"UnsupportedMedia","message":"Duration
+// 2.minutes+30.seconds exceeds max duration of 2.minutes+20.seconds"}
+// (durations in com.twitter.util's format: non-zero days, hours, minutes,
+// seconds, milliseconds joined by "+"). amplify_video and v1.1's sync path
+// (no media_category) have no duration limit; an unreadable duration is not
+// a failure; the 0.5 s minimum is not enforced. MediaInfo.DurationMS reports
+// what was read. The
 // bytes' SHA-256 (MediaInfo.SHA256) is computed the first time the media is
 // inspected, not in FINALIZE, so that the emulator's own work does not set the
 // pace of the uploads it serves. A FINALIZE or STATUS that arrives while another

@@ -76,6 +76,9 @@ type MediaInfo struct {
 	AdditionalOwners []string  `json:"additional_owners,omitempty"`
 	CreatedAt        time.Time `json:"created_at"`
 	ExpiresAt        time.Time `json:"expires_at"`
+	// DurationMS is an MP4/QuickTime video's duration as its movie header
+	// states it, in milliseconds; 0 when unknown or not a video.
+	DurationMS int64 `json:"duration_ms,omitempty"`
 }
 
 // Stats counts requests by endpoint ("POST /2/media/upload/{id}/append",

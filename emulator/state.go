@@ -39,6 +39,7 @@ type media struct {
 	detected    string
 	width       int
 	height      int
+	duration    time.Duration // videos: what the movie header states; 0 = unknown
 	async       bool          // processing_info is reported
 	finalizedAt time.Time     // processing starts here
 	procTime    time.Duration // snapshot of Faults.ProcessingTime
@@ -109,7 +110,7 @@ func (m *media) info(now time.Time) (MediaInfo, *digest) {
 	}
 	return MediaInfo{
 		ID: m.id, MediaKey: m.key, API: m.api.String(), MediaType: mt, MediaCategory: m.category,
-		Size: size, State: st, AltText: m.altText, Width: m.width, Height: m.height,
+		Size: size, State: st, AltText: m.altText, Width: m.width, Height: m.height, DurationMS: m.duration.Milliseconds(),
 		Segments: len(m.segments) + len(m.ordered), AdditionalOwners: m.owners,
 		CreatedAt: m.created, ExpiresAt: m.expires,
 	}, m.digest
@@ -310,8 +311,12 @@ func (s *Server) finalize(ctx context.Context, m *media, allowAsync bool) (*proc
 	m.finalizedAt = s.now()
 	m.async = allowAsync && (m.kind == kindVideo || m.kind == kindGIF && categories[m.category] != kindImage)
 	m.failure = a.problem
+	m.duration = a.duration
 	if m.async {
 		m.procTime = procTime
+		if m.failure == nil {
+			m.failure = durationProblem(m.category, a.duration)
+		}
 		if m.failure == nil && failProc {
 			m.failure = invalidMedia("Unsupported video format")
 		}

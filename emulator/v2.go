@@ -287,13 +287,14 @@ func (s *Server) oneShot(ver apiVersion, b *blob, category string, owners []stri
 	now := s.now()
 	s.mu.Lock()
 	m.phase, m.ordered = phaseFinal, []*blob{b}
-	m.size, m.detected, m.width, m.height = b.size, a.detected, a.width, a.height
+	m.size, m.detected, m.width, m.height, m.duration = b.size, a.detected, a.width, a.height, a.duration
 	m.digest = &digest{parts: m.ordered}
 	m.finalizedAt = now
 	m.async = allowAsync && (a.kind == kindVideo || a.kind == kindGIF && categories[category] != kindImage)
 	if m.async {
 		m.procTime = s.faults.ProcessingTime
-		if s.faults.FailProcessing {
+		m.failure = durationProblem(category, a.duration)
+		if m.failure == nil && s.faults.FailProcessing {
 			m.failure = invalidMedia("Unsupported video format")
 		}
 	}

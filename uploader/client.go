@@ -139,6 +139,10 @@ type Media struct {
 	AltText          string
 	AdditionalOwners []string
 	Shared           bool
+	// Duration is a video's playing time (see ProbeDuration); 0 means
+	// unknown and is not checked. Prepare refuses a tweet_video or dm_video
+	// longer than MaxVideoDuration.
+	Duration time.Duration
 }
 
 // Result is a finished upload.

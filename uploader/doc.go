@@ -13,8 +13,18 @@
 // see [Detect] and [AutoCategory]) and refuses, before any request, what
 // cannot succeed: an empty file, a type X does not take, a type that does
 // not fit the category, a size over the category's limit, more than 1000
-// segments, alt text over 1000 characters, bad additional owners. Those
-// errors are permanent and say why.
+// segments, alt text over 1000 characters, bad additional owners, and a
+// tweet_video or dm_video longer than [MaxVideoDuration] (140 s), which X
+// would take in full and only then fail in processing (amplify_video is
+// not limited: the account's entitlement decides). Those errors are
+// permanent and say why.
+//
+// The duration check needs Media.Duration: [ProbeDuration] fills it for
+// MP4 and QuickTime files from the movie header, wherever it lies in the
+// file, with a handful of small reads ([VideoDuration] is the parser; it
+// never reads or allocates by a size found in the file). A file whose
+// duration cannot be read keeps Duration 0 and is not refused: the server
+// decides; callers log the reason at debug level.
 //
 // [Client.Upload] sends images up to Options.SimpleUploadMax one-shot
 // (on v2 chunked instead while the one-shot endpoint's rate-limit budget,

@@ -16,8 +16,9 @@ var (
 	// ErrProcessingFailed: the server could not process the media (STATUS said
 	// failed, or carried an error object). Permanent: the same bytes fail again.
 	ErrProcessingFailed = errors.New("media processing failed")
-	// ErrUnsupported: the media type or category is not one X accepts, or they
-	// do not fit together. Permanent.
+	// ErrUnsupported: the media type or category is not one X accepts, they
+	// do not fit together, or a video is longer than its category allows
+	// (X's UnsupportedMedia). Permanent.
 	ErrUnsupported = errors.New("unsupported media")
 	// ErrTooLarge: the file is over the size limit of its category, or needs
 	// more than 1000 segments. Permanent.

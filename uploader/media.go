@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gabriel-vasile/mimetype"
@@ -155,7 +156,8 @@ func AutoCategory(mediaType string) (string, error) {
 
 // Prepare resolves m's category and checks, before any request, everything
 // that would make the upload fail: empty file, media type X does not accept,
-// type and category that do not fit, size over the category's limit, more
+// type and category that do not fit, size over the category's limit, a
+// tweet_video or dm_video whose Duration is over MaxVideoDuration, more
 // than 1000 segments at the configured chunk size, alt text over 1000
 // characters, more than 100 or non-numeric additional owners, invalid
 // client options. The error is permanent (see [IsPermanent]) and says why.
@@ -191,6 +193,14 @@ func (c *Client) Prepare(m Media) (Media, error) {
 	m.Category = cat
 	if m.Size > rule.maxSize {
 		return m, fmt.Errorf("prepare %s: %w: %d bytes, the limit for %s is %d", m.Name, ErrTooLarge, m.Size, cat, rule.maxSize)
+	}
+	if m.Duration > MaxVideoDuration && durationLimited[cat] {
+		shown := m.Duration.Round(time.Millisecond)
+		if shown <= MaxVideoDuration {
+			shown = m.Duration // rounding must not hide by how much it is over
+		}
+		return m, fmt.Errorf("prepare %s: %w: video is %v long, over the %v limit for %s (X would fail it after the whole upload); amplify_video takes longer videos if the account may post them",
+			m.Name, ErrUnsupported, shown, MaxVideoDuration, cat)
 	}
 	if !c.simple(m) {
 		if _, err := planChunks(m.Size, c.opts.ChunkSize, c.maxChunk()); err != nil {

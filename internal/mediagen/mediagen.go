@@ -1,7 +1,8 @@
 // Package mediagen generates small, real media files in code: JPEG, PNG and animated GIF images that
 // the standard decoders accept, and MP4 files with a well-formed box structure (ftyp, moov with one
-// AVC video track and a consistent sample table, mdat). Tests, benchmarks and `mediasync demo` use it
-// so that nothing depends on media files checked into the repository.
+// AVC video track and a consistent sample table, mdat), of a default or a chosen duration. Tests,
+// benchmarks and `mediasync demo` use it so that nothing depends on media files checked into the
+// repository.
 //
 // Every generator is deterministic for a given seed. PNG and MP4 payloads are pseudo-random, so they
 // do not compress and a file is as large on the wire as it is on disk.
@@ -21,6 +22,7 @@ import (
 	"image/png"
 	"io"
 	"math/rand/v2"
+	"time"
 )
 
 // JPEG returns a w×h baseline JPEG: a colour gradient with seeded noise, quality 90.
@@ -104,6 +106,62 @@ func MP4(size int64, seed int64) []byte {
 // mdat payload exactly, and the mdat box. Samples are length-prefixed NAL units of random bytes; the
 // file is structurally valid but not decodable video. Memory use does not grow with size.
 func WriteMP4(w io.Writer, size int64, seed int64) error {
+	return writeMP4(w, size, seed, timing{timescale: 25000, delta: 1000})
+}
+
+// MaxMP4Duration is the longest duration MP4Duration and WriteMP4Duration can write (the movie header
+// holds it as 32-bit milliseconds).
+const MaxMP4Duration = (1<<32 - 1) * time.Millisecond
+
+// MP4Duration returns an MP4 file of exactly size bytes that plays for d (see WriteMP4Duration). It
+// panics if size < MinMP4Size or d is out of range.
+func MP4Duration(size int64, seed int64, d time.Duration) []byte {
+	var buf bytes.Buffer
+	buf.Grow(int(size))
+	if err := WriteMP4Duration(&buf, size, seed, d); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// WriteMP4Duration streams an MP4 file like WriteMP4 whose movie, track and media headers (mvhd, tkhd,
+// mdhd) all state the duration d, truncated to whole milliseconds (the timescale is 1000), and whose
+// time-to-sample table (stts) spans exactly that: every sample lasts d/n, the last one also the
+// remainder. When d is shorter than the samples WriteMP4 would use, there are d/1ms samples instead.
+// d must be between 1 ms and MaxMP4Duration.
+func WriteMP4Duration(w io.Writer, size int64, seed int64, d time.Duration) error {
+	ms := int64(d / time.Millisecond)
+	if ms < 1 || d > MaxMP4Duration {
+		return fmt.Errorf("mediagen: mp4 duration %v out of range [1ms, %v]", d, MaxMP4Duration)
+	}
+	return writeMP4(w, size, seed, timing{timescale: 1000, total: ms})
+}
+
+// timing is how a generated MP4 spends its time: with total 0, every sample lasts delta; else the n
+// samples span total exactly.
+type timing struct {
+	timescale uint32
+	delta     uint32 // per sample, when total is 0
+	total     int64  // whole duration in timescale units, 0 = n·delta
+}
+
+// samples returns the stts entries for n samples and the duration they span.
+func (tm timing) samples(n int) (entries [][2]uint32, dur uint32) {
+	if tm.total == 0 {
+		return [][2]uint32{{uint32(n), tm.delta}}, uint32(n) * tm.delta
+	}
+	delta := tm.total / int64(n)
+	rem := tm.total - delta*int64(n)
+	if rem == 0 {
+		return [][2]uint32{{uint32(n), uint32(delta)}}, uint32(tm.total)
+	}
+	if n == 1 {
+		return [][2]uint32{{1, uint32(tm.total)}}, uint32(tm.total)
+	}
+	return [][2]uint32{{uint32(n - 1), uint32(delta)}, {1, uint32(delta + rem)}}, uint32(tm.total)
+}
+
+func writeMP4(w io.Writer, size int64, seed int64, tm timing) error {
 	if size < MinMP4Size {
 		return fmt.Errorf("mediagen: mp4 size %d below minimum %d", size, MinMP4Size)
 	}
@@ -111,9 +169,12 @@ func WriteMP4(w io.Writer, size int64, seed int64) error {
 		return errors.New("mediagen: mp4 larger than 4 GiB not supported")
 	}
 	n := int(min(max(size/65536, 1), 3000)) // samples
+	if tm.total > 0 && int64(n) > tm.total {
+		n = int(tm.total) // every sample lasts at least one timescale unit
+	}
 	var head []byte
 	for {
-		head = mp4Header(n, nil) // sizes unknown yet; only the length matters here
+		head = mp4Header(n, nil, tm) // sizes unknown yet; only the length matters here
 		payload := size - int64(len(head)) - 8
 		if payload >= int64(n)*16 || n == 1 {
 			break
@@ -126,7 +187,7 @@ func WriteMP4(w io.Writer, size int64, seed int64) error {
 		sizes[i] = uint32(payload / int64(n))
 	}
 	sizes[n-1] += uint32(payload % int64(n))
-	head = mp4Header(n, sizes)
+	head = mp4Header(n, sizes, tm)
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(head)
@@ -156,11 +217,11 @@ func WriteMP4(w io.Writer, size int64, seed int64) error {
 	return bw.Flush()
 }
 
-// mp4Header builds ftyp+moov for n samples. With sizes nil the stsz entries are zero; the length of
-// the result does not depend on sizes, and the chunk offset in stco is computed from it.
-func mp4Header(n int, sizes []uint32) []byte {
-	const timescale, delta = 25000, 1000 // 25 fps
-	dur := uint32(n * delta)
+// mp4Header builds ftyp+moov for n samples timed by tm. With sizes nil the stsz entries are zero; the
+// length of the result does not depend on sizes, and the chunk offset in stco is computed from it.
+func mp4Header(n int, sizes []uint32, tm timing) []byte {
+	timescale := tm.timescale
+	entries, dur := tm.samples(n)
 	ftyp := box("ftyp", []byte("isom"), u32(0x200), []byte("isomiso2avc1mp41"))
 
 	mvhd := fullBox("mvhd", 0, 0, u32(0), u32(0), u32(timescale), u32(dur), u32(0x00010000), u16(0x0100),
@@ -179,7 +240,11 @@ func mp4Header(n int, sizes []uint32) []byte {
 	avc1 := box("avc1", make([]byte, 6), u16(1), make([]byte, 16), u16(320), u16(240), u32(0x00480000),
 		u32(0x00480000), u32(0), u16(1), compressor, u16(0x0018), u16(0xffff), avcC)
 	stsd := fullBox("stsd", 0, 0, u32(1), avc1)
-	stts := fullBox("stts", 0, 0, u32(1), u32(uint32(n)), u32(delta))
+	sttsBody := u32(uint32(len(entries)))
+	for _, e := range entries {
+		sttsBody = append(append(sttsBody, u32(e[0])...), u32(e[1])...)
+	}
+	stts := fullBox("stts", 0, 0, sttsBody)
 	stsc := fullBox("stsc", 0, 0, u32(1), u32(1), u32(uint32(n)), u32(1))
 	sz := make([]byte, 4*n)
 	for i, s := range sizes {

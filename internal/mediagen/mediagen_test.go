@@ -8,6 +8,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"testing"
+	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 )
@@ -144,4 +145,86 @@ func find(t *testing.T, data []byte, in boxRef, path ...string) boxRef {
 		}
 	}
 	return cur
+}
+
+// TestMP4Duration checks that the movie, track and media headers and the time-to-sample table all
+// state the requested duration, and that the file is otherwise as well-formed as MP4's.
+func TestMP4Duration(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+		d    time.Duration
+		ms   uint32
+	}{
+		{"150 s small", MinMP4Size, 150 * time.Second, 150_000},
+		{"120 s", 64 << 10, 120 * time.Second, 120_000},
+		{"uneven split", 1 << 20, 149_350 * time.Millisecond, 149_350},
+		{"sub-millisecond truncated", 5000, 2*time.Second + 999*time.Microsecond, 2000},
+		{"shorter than the samples", 3 << 20, 7 * time.Millisecond, 7},
+		{"one millisecond", 5000, time.Millisecond, 1},
+		{"ten minutes", 2 << 20, 10 * time.Minute, 600_000},
+		{"longest", 5000, MaxMP4Duration, 1<<32 - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := MP4Duration(tt.size, 1, tt.d)
+			if int64(len(data)) != tt.size {
+				t.Fatalf("len = %d, want %d", len(data), tt.size)
+			}
+			if got := mimetype.Detect(data).String(); got != "video/mp4" {
+				t.Errorf("mimetype = %s", got)
+			}
+			top := boxes(t, data)
+			if len(top) != 3 || top[1].typ != "moov" {
+				t.Fatalf("top-level boxes %v", top)
+			}
+			mvhd := find(t, data, top[1], "mvhd")
+			tkhd := find(t, data, top[1], "trak", "tkhd")
+			mdhd := find(t, data, top[1], "trak", "mdia", "mdhd")
+			stbl := find(t, data, top[1], "trak", "mdia", "minf", "stbl")
+			be := binary.BigEndian
+			// version 0: mvhd/mdhd timescale at +12, duration at +16; tkhd duration at +20.
+			for _, h := range []struct {
+				name          string
+				timescale, du uint32
+			}{
+				{"mvhd", be.Uint32(data[mvhd.body+12:]), be.Uint32(data[mvhd.body+16:])},
+				{"tkhd", be.Uint32(data[mvhd.body+12:]), be.Uint32(data[tkhd.body+20:])},
+				{"mdhd", be.Uint32(data[mdhd.body+12:]), be.Uint32(data[mdhd.body+16:])},
+			} {
+				if h.timescale != 1000 || h.du != tt.ms {
+					t.Errorf("%s: timescale %d duration %d, want 1000 and %d", h.name, h.timescale, h.du, tt.ms)
+				}
+			}
+			stts := find(t, data, stbl, "stts")
+			stsz := find(t, data, stbl, "stsz")
+			p := data[stts.body:]
+			var samples, total uint64
+			for i := range int(be.Uint32(p[4:])) {
+				cnt, delta := be.Uint32(p[8+8*i:]), be.Uint32(p[12+8*i:])
+				if delta == 0 {
+					t.Errorf("stts entry %d has a zero delta", i)
+				}
+				samples += uint64(cnt)
+				total += uint64(cnt) * uint64(delta)
+			}
+			if n := uint64(be.Uint32(data[stsz.body+8:])); samples != n {
+				t.Errorf("stts counts %d samples, stsz %d", samples, n)
+			}
+			if total != uint64(tt.ms) {
+				t.Errorf("stts spans %d ms, want %d", total, tt.ms)
+			}
+		})
+	}
+}
+
+func TestWriteMP4DurationOutOfRange(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second, 999 * time.Microsecond, MaxMP4Duration + time.Millisecond} {
+		if err := WriteMP4Duration(&bytes.Buffer{}, 5000, 1, d); err == nil {
+			t.Errorf("WriteMP4Duration(d=%v) = nil, want an error", d)
+		}
+	}
+	if err := WriteMP4Duration(&bytes.Buffer{}, MinMP4Size-1, 1, time.Second); err == nil {
+		t.Error("want an error below MinMP4Size")
+	}
 }
