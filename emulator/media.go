@@ -197,24 +197,31 @@ var copyBuffers = sync.Pool{New: func() any { return new([bodyBufferSize]byte) }
 
 // copyBuffered copies r to w, writing only full buffers of bodyBufferSize
 // (and the last, shorter one): a multipart part reader returns a few KiB per
-// Read, which io.Copy would pass on as one small write each.
+// Read, which io.Copy would pass on as one small write each. Only io.EOF
+// from r is the end; any other error, io.ErrUnexpectedEOF included (what a
+// base64 decoder says of truncated input), is returned.
 func copyBuffered(w io.Writer, r io.Reader) (int64, error) {
 	buf := copyBuffers.Get().(*[bodyBufferSize]byte)
 	defer copyBuffers.Put(buf)
 	var n int64
 	for {
-		m, rerr := io.ReadFull(r, buf[:])
+		m := 0
+		var rerr error
+		for m < len(buf) && rerr == nil {
+			var k int
+			k, rerr = r.Read(buf[m:])
+			m += k
+		}
 		if m > 0 {
 			if _, err := w.Write(buf[:m]); err != nil {
 				return n, err
 			}
 			n += int64(m)
 		}
-		switch rerr {
-		case nil:
-		case io.EOF, io.ErrUnexpectedEOF:
+		if rerr == io.EOF {
 			return n, nil
-		default:
+		}
+		if rerr != nil {
 			return n, rerr
 		}
 	}
@@ -304,28 +311,34 @@ func invalidMedia(msg string) *procError {
 // hashing there would only add the emulator's own work to every upload's
 // critical path (a 256 MiB video took 0.17 s of a 0.45 s upload).
 type digest struct {
-	once  sync.Once
 	parts []*blob
-	sum   string
+
+	mu  sync.Mutex // held while hashing: one caller hashes, the others wait
+	sum string     // set once hashed
 }
 
-// hex returns the hex SHA-256, or "" when the bytes are gone (the media was
-// released by Reset or expiry before anyone asked).
+// hex returns the hex SHA-256, or "" when the bytes cannot be read: released
+// by Reset or expiry before anyone asked, or a passing failure such as
+// running out of file descriptors, after which the next call tries again.
 func (d *digest) hex() string {
 	if d == nil {
 		return ""
 	}
-	d.once.Do(func() {
-		c, err := openConcat(d.parts)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(c, 0, c.size)); err == nil {
-			d.sum = hex.EncodeToString(h.Sum(nil))
-		}
-	})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sum != "" {
+		return d.sum
+	}
+	c, err := openConcat(d.parts)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(c, 0, c.size)); err != nil {
+		return ""
+	}
+	d.sum = hex.EncodeToString(h.Sum(nil))
 	return d.sum
 }
 

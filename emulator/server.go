@@ -67,7 +67,7 @@ type MediaInfo struct {
 	MediaType        string    `json:"media_type"`
 	MediaCategory    string    `json:"media_category"`
 	Size             int64     `json:"size"`     // reassembled bytes (after FINALIZE), else total_bytes declared
-	SHA256           string    `json:"sha256"`   // of the reassembled bytes; "" before FINALIZE
+	SHA256           string    `json:"sha256"`   // of the reassembled bytes; "" before FINALIZE or if they could not be read
 	State            string    `json:"state"`    // uploading, pending, in_progress, succeeded, failed
 	AltText          string    `json:"alt_text"` // from the metadata endpoints
 	Width            int       `json:"width"`    // images and GIFs

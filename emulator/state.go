@@ -222,7 +222,7 @@ func (s *Server) putSegment(m *media, idx int, b *blob) error {
 }
 
 // awaitFinalize waits while a FINALIZE of m is in flight (reassembling and
-// hashing), so that a concurrent FINALIZE or STATUS sees its outcome. It
+// checking the bytes), so that a concurrent FINALIZE or STATUS sees its outcome. It
 // returns ctx's error if ctx ends first.
 func (s *Server) awaitFinalize(ctx context.Context, m *media) error {
 	for {

@@ -19,18 +19,15 @@ var durationLimited = map[string]bool{CategoryTweetVideo: true, CategoryDMVideo:
 
 // Bounds of the duration probe: it reads box headers and one mvhd, never a
 // buffer sized by the file.
-const (
-	maxProbeBoxes = 4096 // boxes looked at per level before giving up
-	maxProbeDepth = 2    // moov is top-level, mvhd and mvex are in it, mehd in mvex
-)
+const maxProbeBoxes = 4096 // boxes looked at per level before giving up
 
 // errNoDuration is a probe that found no usable duration; it is never
 // returned on its own, always wrapped with the reason.
-var errNoDuration = errors.New("video duration unknown")
+var errNoDuration = errors.New("no usable duration")
 
 // ProbeDuration returns m with Duration set from the bytes in r when m.Type
 // is video/mp4 or video/quicktime (see [VideoDuration]); for other types it
-// returns m unchanged and nil. When the duration cannot be read it returns m
+// returns m with Duration 0 (not checked) and nil. When the duration cannot be read it returns m
 // with Duration 0 (not checked: the server decides) and the reason, which a
 // caller logs at debug level and otherwise ignores. It reads only box
 // headers and the movie header (well under a KiB for a usual file, at most
@@ -60,7 +57,7 @@ func ProbeDuration(r io.ReaderAt, m Media) (Media, error) {
 // time.Duration) is an error saying so; a failing read wraps [ErrSource].
 // Sub-nanosecond remainders are truncated.
 func VideoDuration(r io.ReaderAt, size int64) (time.Duration, error) {
-	moov, err := findBox(r, 0, size, "moov", 0)
+	moov, err := findBox(r, 0, size, "moov")
 	if err != nil {
 		return 0, fmt.Errorf("video duration: %w", err)
 	}
@@ -85,11 +82,8 @@ func VideoDuration(r io.ReaderAt, size int64) (time.Duration, error) {
 type span struct{ start, end int64 }
 
 // findBox returns the payload of the first box named typ among the boxes
-// tiling [from, to). depth counts levels below the top.
-func findBox(r io.ReaderAt, from, to int64, typ string, depth int) (span, error) {
-	if depth > maxProbeDepth {
-		return span{}, fmt.Errorf("%w: boxes nested too deep", errNoDuration)
-	}
+// tiling [from, to).
+func findBox(r io.ReaderAt, from, to int64, typ string) (span, error) {
 	off := from
 	for range maxProbeBoxes {
 		if to-off < 8 {
@@ -131,7 +125,7 @@ func findBox(r io.ReaderAt, from, to int64, typ string, depth int) (span, error)
 
 // readMVHD returns the timescale and duration of the mvhd box in moov.
 func readMVHD(r io.ReaderAt, moov span) (timescale uint32, dur uint64, err error) {
-	mvhd, err := findBox(r, moov.start, moov.end, "mvhd", 1)
+	mvhd, err := findBox(r, moov.start, moov.end, "mvhd")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -180,11 +174,11 @@ func readMVHD(r io.ReaderAt, moov span) (timescale uint32, dur uint64, err error
 // readMEHD returns the fragment_duration of moov/mvex/mehd (in the mvhd
 // timescale); a missing or zero one is an error.
 func readMEHD(r io.ReaderAt, moov span) (uint64, error) {
-	mvex, err := findBox(r, moov.start, moov.end, "mvex", 1)
+	mvex, err := findBox(r, moov.start, moov.end, "mvex")
 	if err != nil {
 		return 0, err
 	}
-	mehd, err := findBox(r, mvex.start, mvex.end, "mehd", 2)
+	mehd, err := findBox(r, mvex.start, mvex.end, "mehd")
 	if err != nil {
 		return 0, err
 	}

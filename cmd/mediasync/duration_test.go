@@ -79,4 +79,11 @@ func TestUploadLongVideo(t *testing.T) {
 	if n := srv.Stats().Count("POST /2/media/upload/initialize", 0); n != 2 {
 		t.Errorf("%d initialize requests, want 2", n)
 	}
+
+	// As the README says: the skipped file is uploaded once re-sent by name
+	// as amplify_video, which has no such limit.
+	code, stdout, stderr = runCLI(t, mediasyncExe(t), agentEnv(), 2*time.Minute, "upload", "--config", cfg, "--category", "amplify_video", paths[0])
+	if code != 0 || !strings.Contains(stdout, "uploaded\t") {
+		t.Fatalf("upload --category amplify_video: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
 }
