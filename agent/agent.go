@@ -75,7 +75,7 @@ const (
 
 // mediaUploader is what the agent needs from [uploader.Client].
 type mediaUploader interface {
-	Prepare(m uploader.Media) (uploader.Media, error)
+	PrepareFile(r io.ReaderAt, m uploader.Media) (uploader.Media, error)
 	Upload(ctx context.Context, r io.ReaderAt, m uploader.Media, onProgress func(uploader.Progress)) (uploader.Result, error)
 	Resume(ctx context.Context, r io.ReaderAt, m uploader.Media, p uploader.Progress, onProgress func(uploader.Progress)) (uploader.Result, error)
 }

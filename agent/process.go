@@ -173,11 +173,7 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		m.Category = j.override.Category
 	}
 	if err == nil {
-		var perr error
-		if m, perr = uploader.ProbeDuration(file, m); perr != nil {
-			log.Debug().Err(perr).Msg("video duration unknown; not checked before upload")
-		}
-		m, err = a.up.Prepare(m)
+		m, err = a.up.PrepareFile(file, m)
 	}
 	if err != nil {
 		a.fail(ctx, j, prev, base, err, log)

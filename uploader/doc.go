@@ -24,7 +24,8 @@
 // file, with a handful of small reads ([VideoDuration] is the parser; it
 // never reads or allocates by a size found in the file). A file whose
 // duration cannot be read keeps Duration 0 and is not refused: the server
-// decides; callers log the reason at debug level.
+// decides; callers log the reason at debug level. [Client.PrepareFile] does
+// both, probe and Prepare, for a caller that has the bytes at hand.
 //
 // [Client.Upload] sends images up to Options.SimpleUploadMax one-shot
 // (on v2 chunked instead while the one-shot endpoint's rate-limit budget,

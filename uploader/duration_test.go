@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/mediasync/mediasync/internal/mediagen"
 )
 
@@ -307,5 +309,32 @@ func BenchmarkVideoDuration(b *testing.B) {
 		if _, err := VideoDuration(r, int64(len(data))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPrepareFile: PrepareFile reads the duration from the bytes before
+// Prepare, refuses a long video, and lets one whose duration cannot be read
+// through with a debug line saying why.
+func TestPrepareFile(t *testing.T) {
+	var logs bytes.Buffer
+	c := New(nil, Options{BaseURL: "http://127.0.0.1:1", Log: zerolog.New(&logs).Level(zerolog.DebugLevel)})
+	long := mediagen.MP4Duration(64<<10, 1, 150*time.Second)
+	if _, err := c.PrepareFile(bytes.NewReader(long), Media{Name: "long.mp4", Size: int64(len(long)), Type: "video/mp4"}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("PrepareFile(150 s) = %v, want ErrUnsupported", err)
+	}
+	short := mediagen.MP4Duration(64<<10, 2, 2*time.Minute)
+	m, err := c.PrepareFile(bytes.NewReader(short), Media{Name: "short.mp4", Size: int64(len(short)), Type: "video/mp4"})
+	if err != nil || m.Duration != 2*time.Minute || m.Category != CategoryTweetVideo {
+		t.Errorf("PrepareFile(120 s) = %+v, %v; want Duration 2m0s, tweet_video", m, err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("log lines for readable durations: %s", logs.String())
+	}
+	garbage := bytes.Repeat([]byte{0xff}, 4096)
+	if _, err := c.PrepareFile(bytes.NewReader(garbage), Media{Name: "odd.mp4", Size: int64(len(garbage)), Type: "video/mp4"}); err != nil {
+		t.Errorf("PrepareFile(unreadable duration) = %v, want nil: X decides", err)
+	}
+	if !strings.Contains(logs.String(), `"path":"odd.mp4"`) || !strings.Contains(logs.String(), "video duration unknown") {
+		t.Errorf("no debug line for the unreadable duration: %s", logs.String())
 	}
 }

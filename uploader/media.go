@@ -229,6 +229,18 @@ func (c *Client) Prepare(m Media) (Media, error) {
 	return m, nil
 }
 
+// PrepareFile is [Client.Prepare] for media whose bytes are at hand in r:
+// it first reads a video's duration ([ProbeDuration]), so that a video too
+// long for its category is refused as well. A duration that cannot be read
+// is not an error (X decides); the reason is logged at debug level.
+func (c *Client) PrepareFile(r io.ReaderAt, m Media) (Media, error) {
+	m, err := ProbeDuration(r, m)
+	if err != nil {
+		c.log.Debug().Str("path", m.Name).Err(err).Msg("video duration unknown; not checked before upload")
+	}
+	return c.Prepare(m)
+}
+
 // simple reports whether m goes through the one-shot upload: an image (not
 // a GIF, which needs the async path) up to SimpleUploadMax, not shared
 // (one-shot has no shared flag).

@@ -73,7 +73,7 @@ progress bar per file on a terminal. Exits 0 when every file is uploaded, 1 othe
 			}
 			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
-			u := &fileUploader{app: a, cfg: cfg, up: up, category: category, altText: altText, json: asJSON, log: log}
+			u := &fileUploader{app: a, cfg: cfg, up: up, category: category, altText: altText, json: asJSON}
 			if err := u.openAgent(args, log); err != nil {
 				return err
 			}
@@ -117,7 +117,6 @@ type fileUploader struct {
 	refused           map[string]error // configured folders that could not be opened (locked by run, corrupt)
 	category, altText string
 	json              bool
-	log               zerolog.Logger
 }
 
 // openAgent opens, when some files lie in configured folders, an agent for those folders only, so
@@ -207,11 +206,7 @@ func (u *fileUploader) uploadLoose(ctx context.Context, path string, bar *bar) (
 	if err != nil {
 		return skippedLine(path, err), nil
 	}
-	m, err := uploader.ProbeDuration(f, uploader.Media{Name: filepath.Base(path), Size: fi.Size(), Type: mtype, Category: u.category})
-	if err != nil {
-		u.log.Debug().Str("path", path).Err(err).Msg("video duration unknown; not checked before upload")
-	}
-	m, err = u.up.Prepare(m)
+	m, err := u.up.PrepareFile(f, uploader.Media{Name: filepath.Base(path), Size: fi.Size(), Type: mtype, Category: u.category})
 	if err != nil {
 		return skippedLine(path, err), nil
 	}
