@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
@@ -29,7 +27,7 @@ type Folder struct {
 	Category            string   // "" or "auto" = from the bytes; else an X media_category
 	AdditionalOwners    []string // user ids
 	AltText             string   // none | sidecar | embedded | auto ("" = auto)
-	AfterUpload         string   // keep ("" too) | move:<dir> (relative to Path, or absolute)
+	MoveTo              string   // after upload, move the file under this directory (absolute); "" = keep it
 	Manifest            string   // "" = manifest.DefaultPath(Path)
 	RefreshBeforeExpiry time.Duration
 }
@@ -40,22 +38,28 @@ type Options struct {
 	Workers int    // files uploaded at once; default 2
 	API     string // recorded in each entry: "v2" (default) or "v1.1"
 
-	WatchMode      string        // auto (default) | notify | poll
-	Settle         time.Duration // default 3s
-	NetworkSettle  time.Duration // on polled network mounts; default 20s, never below Settle
-	PollInterval   time.Duration // default 30s
-	RescanInterval time.Duration // default 1h; negative disables
-	Ignore         []string      // extra ignore globs
-
-	RetryBase time.Duration // first delay before a failed file is tried again; default 1m, doubling
+	RetryBase time.Duration // ceiling of the first delay before a failed file is tried again; default 1m, doubling
 	RetryMax  time.Duration // cap on that delay; default 1h
-	AuthRetry time.Duration // first delay before uploads resume after a credentials failure; default 1m
+	AuthRetry time.Duration // first pause of every upload after an account-level refusal; default 1m
+
+	// Now is the agent's one clock; default time.Now. Timers run on the runtime's clock, so tests
+	// that control time use testing/synctest rather than a fake Now.
+	Now func() time.Time
 
 	// Observer, when set, is told about every outcome (metrics). It must not block.
 	Observer Observer
 }
 
-// Observer receives the agent's events, for metrics. Methods are called from many goroutines.
+// Source delivers the files the agent must look at; *watcher.Watcher is one. Run sends each file
+// that settled (or vanished) on out until ctx is cancelled, then returns nil; it never closes out.
+type Source interface {
+	Run(ctx context.Context, out chan<- watcher.File) error
+}
+
+var _ Source = (*watcher.Watcher)(nil)
+
+// Observer receives the agent's events, for metrics. Methods are called from many goroutines and
+// must not block.
 type Observer interface {
 	FileDone(folder, rel string, outcome Outcome, bytes int64, d time.Duration)
 	QueueDepth(n int)
@@ -86,6 +90,7 @@ var _ mediaUploader = (*uploader.Client)(nil)
 type store interface {
 	Get(rel string) (manifest.Entry, bool)
 	Put(rel string, e manifest.Entry) error
+	PutMany(entries map[string]manifest.Entry) error
 	Stage(rel string, e manifest.Entry) error
 	Snapshot() map[string]manifest.Entry
 	Close() error
@@ -93,25 +98,20 @@ type store interface {
 
 var _ store = (*manifest.Store)(nil)
 
-// Agent uploads the files of its folders and records them. Create it with [New].
+// Agent uploads the files of its folders and records them. Create it with [New]. Its manifests
+// are open until [Agent.Close]; [Agent.Run], [Agent.Once] and [Agent.UploadFile] each run a
+// session of their own over them (UploadFile joins a running Run's session).
 type Agent struct {
 	up      mediaUploader
 	opts    Options
+	now     func() time.Time
 	log     zerolog.Logger // component=agent
 	rootLog zerolog.Logger // as given, for the packages the agent drives
 
 	folders []*folder        // the folders whose manifest opened
 	refused map[string]error // the others, by path, with why
-	queue   *queue
-	auth    authGate
-	now     func() time.Time
 
-	retryMu sync.Mutex
-	retries map[string]*time.Timer // key → pending retry timer
-
-	once       bool        // running Once: no timers for the future, auth failures end the run
-	onAuthFail func(error) // set by Once
-	counts     counters    // outcomes, for Once's summary
+	running atomic.Pointer[session] // the session of Run, while it runs
 }
 
 // folder is one configured folder with its open manifest.
@@ -132,14 +132,11 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 	a := &Agent{
 		up:      up,
 		opts:    opts,
+		now:     opts.Now,
 		log:     log.With().Str("component", "agent").Logger(),
 		rootLog: log,
-		queue:   newQueue(),
-		now:     time.Now,
-		retries: map[string]*time.Timer{},
 		refused: map[string]error{},
 	}
-	a.auth.base = opts.AuthRetry
 	var errs []error
 	for _, fc := range opts.Folders {
 		f, err := openFolder(fc)
@@ -160,21 +157,13 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 	return a, nil
 }
 
+// withDefaults is the agent's one set of defaults.
 func withDefaults(o Options) Options {
 	if o.Workers <= 0 {
 		o.Workers = 2
 	}
 	if o.API == "" {
-		o.API = "v2"
-	}
-	if o.Settle <= 0 {
-		o.Settle = 3 * time.Second
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 30 * time.Second
-	}
-	if o.RescanInterval == 0 {
-		o.RescanInterval = time.Hour
+		o.API = uploader.V2
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = time.Minute
@@ -185,6 +174,10 @@ func withDefaults(o Options) Options {
 	if o.AuthRetry <= 0 {
 		o.AuthRetry = time.Minute
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Folders = append([]Folder(nil), o.Folders...)
 	for i := range o.Folders {
 		f := &o.Folders[i]
 		f.Path = filepath.Clean(f.Path)
@@ -193,6 +186,9 @@ func withDefaults(o Options) Options {
 		}
 		if f.AltText == "" {
 			f.AltText = "auto"
+		}
+		if f.MoveTo != "" {
+			f.MoveTo = filepath.Clean(f.MoveTo)
 		}
 	}
 	return o
@@ -205,6 +201,9 @@ func openFolder(fc Folder) (*folder, error) {
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("folder %s: not a directory", fc.Path)
+	}
+	if fc.MoveTo != "" && !filepath.IsAbs(fc.MoveTo) {
+		return nil, fmt.Errorf("folder %s: move target %q is not absolute", fc.Path, fc.MoveTo)
 	}
 	match, err := Matcher(fc.Include, fc.Exclude)
 	if err != nil {
@@ -219,12 +218,6 @@ func openFolder(fc Folder) (*folder, error) {
 
 // Close releases every manifest. Call it after Run or Once returned.
 func (a *Agent) Close() error {
-	a.retryMu.Lock()
-	for k, t := range a.retries {
-		t.Stop()
-		delete(a.retries, k)
-	}
-	a.retryMu.Unlock()
 	var errs []error
 	for _, f := range a.folders {
 		errs = append(errs, f.store.Close())
@@ -241,46 +234,31 @@ func (a *Agent) Folders() []string {
 	return out
 }
 
-// Run watches every folder and uploads each file once it has settled, until ctx is cancelled. On
-// start it resumes interrupted uploads and schedules the retries recorded in the manifests. It returns
-// nil on cancellation and an error only when watching itself fails.
-func (a *Agent) Run(ctx context.Context) error {
-	w, err := watcher.New(a.watchOptions(), a.rootLog)
-	if err != nil {
-		return fmt.Errorf("watch: %w", err)
+// Refused returns, for each configured folder that could not be opened (a corrupt manifest, one
+// locked by another agent), why.
+func (a *Agent) Refused() map[string]error {
+	out := make(map[string]error, len(a.refused))
+	for k, v := range a.refused {
+		out[k] = v
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	ready := make(chan watcher.File, 256)
-	g.Go(func() error { return w.Run(ctx, ready) })
-	g.Go(func() error { a.dispatch(ctx, ready); return nil })
-	for range a.opts.Workers {
-		g.Go(func() error { a.worker(ctx); return nil })
-	}
-	a.recover(ctx)
-	err = g.Wait()
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return out
 }
 
-func (a *Agent) watchOptions() watcher.Options {
-	o := watcher.Options{
-		Mode:             a.opts.WatchMode,
-		SettleFor:        a.opts.Settle,
-		NetworkSettleFor: a.opts.NetworkSettle,
-		PollInterval:     a.opts.PollInterval,
-		RescanEvery:      max(a.opts.RescanInterval, 0),
-		Ignore:           a.opts.Ignore,
-		Skip:             a.known,
-	}
+// WatchOptions returns base (mode, settle times, intervals, ignore patterns) completed with what
+// only the agent knows: a root per folder with its include/exclude matcher, the paths the watcher
+// must never descend (a manifest outside .mediasync, a move target inside the folder, a configured
+// folder nested in another), and a Skip that spares files the manifest already records.
+func (a *Agent) WatchOptions(base watcher.Options) watcher.Options {
+	o := base
+	o.Roots = nil
+	o.Skip = a.known
 	for _, f := range a.folders {
 		r := watcher.Root{Path: f.Path, Recursive: f.Recursive, Match: f.match}
 		if d := filepath.Dir(f.Manifest); !isUnder(d, filepath.Join(f.Path, ".mediasync")) {
 			r.Exclude = append(r.Exclude, f.Manifest, manifest.LockPath(f.Manifest), manifest.JournalPath(f.Manifest))
 		}
-		if dir, ok := moveDir(f.Folder); ok && isUnder(dir, f.Path) {
-			r.Exclude = append(r.Exclude, dir)
+		if f.MoveTo != "" && isUnder(f.MoveTo, f.Path) {
+			r.Exclude = append(r.Exclude, f.MoveTo)
 		}
 		for _, g := range a.opts.Folders { // a configured folder inside this one is its own
 			if g.Path != f.Path && isUnder(g.Path, f.Path) {
@@ -292,141 +270,22 @@ func (a *Agent) watchOptions() watcher.Options {
 	return o
 }
 
-// dispatch turns watcher output into jobs.
-func (a *Agent) dispatch(ctx context.Context, in <-chan watcher.File) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case wf := <-in:
-			f := a.folderOf(wf.Root, wf.Path)
-			if f == nil {
-				continue
-			}
-			rel, err := manifest.Rel(f.Path, wf.Path)
-			if err != nil {
-				// Reported once: the watcher emits each version of a file once per run.
-				a.log.Error().Str("path", wf.Path).Err(err).Msg("cannot record this file in the manifest; rename it to upload it")
-				continue
-			}
-			kind := jobNew
-			if wf.Removed {
-				kind = jobRemoved
-			}
-			a.enqueue(job{f: f, rel: rel, abs: wf.Path, size: wf.Size, mtime: wf.ModTime, kind: kind}, false)
-		}
-	}
-}
-
-func (a *Agent) enqueue(j job, front bool) {
-	a.queue.push(j, front)
-	if a.opts.Observer != nil {
-		a.opts.Observer.QueueDepth(a.queue.len())
-	}
-}
-
-// worker processes jobs until ctx is cancelled.
-func (a *Agent) worker(ctx context.Context) {
-	for {
-		ok, probe := a.auth.wait(ctx)
-		if !ok {
-			return
-		}
-		j, ok := a.queue.pop(ctx)
-		if !ok {
-			return
-		}
-		a.process(ctx, j)
-		a.queue.done(j.key())
-		if probe {
-			a.auth.endProbe()
-		}
-		if a.opts.Observer != nil {
-			a.opts.Observer.QueueDepth(a.queue.len())
-		}
-	}
-}
-
-// recover queues, for every folder, the uploads a previous run left unfinished and the retries it
-// scheduled, and flags entries whose file is gone.
-func (a *Agent) recover(ctx context.Context) {
-	for _, f := range a.folders {
-		for rel, e := range f.store.Snapshot() {
-			if ctx.Err() != nil {
-				return
-			}
-			abs := filepath.Join(f.Path, filepath.FromSlash(rel))
-			j := job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime}
-			switch {
-			case e.State == manifest.Uploading || e.State == manifest.Processing:
-				j.kind = jobResume
-				a.enqueue(j, true)
-			case e.State == manifest.Failed && e.Error != nil && !e.Error.Permanent:
-				j.kind = jobRetry
-				a.scheduleRetry(ctx, j, e.NextAttemptAt)
-			case e.State == manifest.Uploaded && f.RefreshBeforeExpiry > 0:
-				j.kind = jobRefresh
-				a.scheduleRetry(ctx, j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry))
-			}
-			if !e.Deleted && e.MovedTo == "" && j.kind != jobResume {
-				_, err := os.Lstat(abs)
-				_, moves := moveDir(f.Folder)
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
-					a.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
-				case err == nil && moves && e.State == manifest.Uploaded:
-					// Stopped between recording the upload and moving the file: move it now.
-					a.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobNew}, false)
-				}
-			}
-		}
-	}
-}
-
-// scheduleRetry queues j at time at (now if it is past). One timer per file. Under Once, a time in
-// the future is left for a later run.
-func (a *Agent) scheduleRetry(ctx context.Context, j job, at time.Time) {
-	d := at.Sub(a.now())
-	if a.once {
-		if d <= 0 {
-			a.enqueue(j, false)
-		}
-		return
-	}
-	key := j.key()
-	a.retryMu.Lock()
-	defer a.retryMu.Unlock()
-	if t, ok := a.retries[key]; ok {
-		t.Stop()
-	}
-	a.retries[key] = time.AfterFunc(max(d, 0), func() {
-		a.retryMu.Lock()
-		delete(a.retries, key)
-		a.retryMu.Unlock()
-		if ctx.Err() == nil {
-			a.enqueue(j, false)
-		}
-	})
-}
-
-// known tells the watcher which files need no attention: those whose entry matches their size and
-// mtime. Unfinished and failed entries are the agent's own business (recover schedules them).
+// known tells the watcher which files need no attention: those whose entry records their size and
+// mtime (see recorded).
 func (a *Agent) known(path string, size int64, mtime time.Time) bool {
 	f := a.folderOf("", path)
 	if f == nil {
 		return false
 	}
-	rel, ok := relPath(f.Path, path)
-	if !ok {
+	rel, err := manifest.Rel(f.Path, path)
+	if err != nil {
 		return false
 	}
 	e, ok := f.store.Get(rel)
-	if !ok || e.Deleted || e.State == manifest.Pending {
-		return false
-	}
-	return e.Size == size && e.MTime.Equal(mtime)
+	return recorded(e, ok, size, mtime)
 }
 
+// folderOf returns the folder whose root is root, or, with root "", the folder path lies in.
 func (a *Agent) folderOf(root, path string) *folder {
 	for _, f := range a.folders {
 		if root != "" && f.Path == root {
@@ -439,27 +298,8 @@ func (a *Agent) folderOf(root, path string) *folder {
 	return nil
 }
 
-// relPath returns p's manifest key in the folder at root (manifest.Rel), and false when p is not
-// inside root or its name cannot be a key (not valid UTF-8, say).
-func relPath(root, p string) (string, bool) {
-	rel, err := manifest.Rel(root, p)
-	return rel, err == nil
-}
-
 // isUnder reports whether p is dir or inside it.
 func isUnder(p, dir string) bool {
 	p, dir = filepath.Clean(p), filepath.Clean(dir)
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
-}
-
-// moveDir returns the absolute directory of an after_upload: move:<dir> setting.
-func moveDir(f Folder) (string, bool) {
-	d, ok := strings.CutPrefix(f.AfterUpload, "move:")
-	if !ok || d == "" {
-		return "", false
-	}
-	if !filepath.IsAbs(d) {
-		d = filepath.Join(f.Path, d)
-	}
-	return filepath.Clean(d), true
 }

@@ -17,14 +17,16 @@ import (
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
+	"github.com/mediasync/mediasync/watcher"
 )
 
 // harness is an emulator, an uploader pointed at it, and a folder.
 type harness struct {
-	t   *testing.T
-	srv *emulatortest.Server
-	up  *uploader.Client
-	dir string
+	t      *testing.T
+	srv    *emulatortest.Server
+	up     *uploader.Client
+	dir    string
+	settle time.Duration // the watcher's settle time
 }
 
 func newHarness(t *testing.T, faults emulator.Faults) *harness {
@@ -38,28 +40,34 @@ func newHarness(t *testing.T, faults emulator.Faults) *harness {
 		MaxBackoff: 200 * time.Millisecond,
 		Log:        testLogger(t),
 	})
-	return &harness{t: t, srv: srv, up: up, dir: t.TempDir()}
+	return &harness{t: t, srv: srv, up: up, dir: t.TempDir(), settle: 200 * time.Millisecond}
 }
 
 func (h *harness) options() agent.Options {
 	return agent.Options{
 		Folders:   []agent.Folder{{Path: h.dir, Recursive: true}},
 		Workers:   2,
-		Settle:    200 * time.Millisecond,
 		RetryBase: 100 * time.Millisecond,
 	}
 }
 
-// start runs an agent on the folder until the test ends or stop is called.
-func (h *harness) start(opts agent.Options) (stop func()) {
+// watcher returns the file source of ag: a watcher of its folders, as cmd builds it.
+func (h *harness) watcher(ag *agent.Agent) *watcher.Watcher {
 	h.t.Helper()
-	ag, err := agent.New(h.up, opts, testLogger(h.t))
+	w, err := watcher.New(ag.WatchOptions(watcher.Options{SettleFor: h.settle}), testLogger(h.t))
 	if err != nil {
-		h.t.Fatalf("agent.New: %v", err)
+		h.t.Fatalf("watcher.New: %v", err)
 	}
+	return w
+}
+
+// run runs ag on its folders until stop is called (or the test ends).
+func (h *harness) run(ag *agent.Agent) (stop func()) {
+	h.t.Helper()
+	src := h.watcher(ag)
 	ctx, cancel := context.WithCancel(h.t.Context())
 	done := make(chan error, 1)
-	go func() { done <- ag.Run(ctx) }()
+	go func() { done <- ag.Run(ctx, src) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -70,6 +78,32 @@ func (h *harness) start(opts agent.Options) (stop func()) {
 		if err := <-done; err != nil {
 			h.t.Errorf("Run: %v", err)
 		}
+	}
+	h.t.Cleanup(stop)
+	return stop
+}
+
+// once runs ag.Once over its folders.
+func (h *harness) once(ag *agent.Agent) (agent.Summary, error) {
+	h.t.Helper()
+	return ag.Once(h.t.Context(), h.watcher(ag))
+}
+
+// start runs an agent on the folder until the test ends or stop is called.
+func (h *harness) start(opts agent.Options) (stop func()) {
+	h.t.Helper()
+	ag, err := agent.New(h.up, opts, testLogger(h.t))
+	if err != nil {
+		h.t.Fatalf("agent.New: %v", err)
+	}
+	stopRun := h.run(ag)
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stopRun()
 		if err := ag.Close(); err != nil {
 			h.t.Errorf("Close: %v", err)
 		}
@@ -215,7 +249,7 @@ func TestRestartDoesNotUploadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ag.Close()
-	sum, err := ag.Once(t.Context())
+	sum, err := h.once(ag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +258,3 @@ func TestRestartDoesNotUploadAgain(t *testing.T) {
 	}
 }
 
-func withCancel(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithCancel(ctx)
-}

@@ -174,7 +174,7 @@ func TestNotCandidates(t *testing.T) {
 	}
 	h.write("ok.jpg", mediagen.JPEG(30, 30, 7))
 	h.waitFor(manifest.Uploaded, "ok.jpg")
-	time.Sleep(3 * h.options().Settle) // give the others every chance to (wrongly) show up
+	time.Sleep(3 * h.settle) // give the others every chance to (wrongly) show up
 	files := h.entries()
 	for _, rel := range []string{"link.jpg", "linkdir/secret.jpg", "pipe.jpg", "gone.jpg"} {
 		if e, ok := files[rel]; ok {
@@ -278,10 +278,7 @@ func TestNonUTF8Name(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ag.Close()
-	runCtx, stop := withCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- ag.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	defer h.run(ag)()
 	h.write("caf\xe9.jpg", mediagen.JPEG(30, 30, 1)) // Latin-1 é
 	h.write("later.jpg", mediagen.JPEG(30, 30, 2))
 	h.write("third.jpg", mediagen.JPEG(30, 30, 3))

@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/mediasync/mediasync/manifest"
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // Override changes how [Agent.UploadFile] treats one file.
@@ -15,17 +17,16 @@ type Override struct {
 	Category   string                  // "" = the folder's media_category
 	AltText    string                  // "" = the folder's alt_text policy
 	OnProgress func(done, total int64) // bytes acknowledged so far; may be nil
-
-	onFail func(error) // set by UploadFile: the error of a failed attempt, recorded or not
 }
 
 // ErrNotInFolder is returned by [Agent.UploadFile] for a file outside every folder of the agent.
-var ErrNotInFolder = fmt.Errorf("file is not in a configured folder")
+var ErrNotInFolder = errors.New("file is not in a configured folder")
 
-// UploadFile uploads the file at path now and records it in its folder's manifest, as Run would once
-// the file settled, and returns its entry. A file already uploaded with the same content is not
-// uploaded again. A credentials failure is returned as an error rather than pausing. It puts the agent
-// in the one-shot mode of [Agent.Once] (no timers for later retries): use a separate Agent for Run.
+// UploadFile uploads the file at path now, as the user asked for it by name, records it in its
+// folder's manifest, and returns its entry: a file already uploaded with the same content and an id
+// valid for 10 more minutes is not uploaded again; a skipped or failed one is tried again. While
+// [Agent.Run] runs, the request joins its queue at the front (so one file is never uploaded twice at
+// once); otherwise it is done here. An account-level refusal is returned as an error.
 func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manifest.Entry, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -35,8 +36,8 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 	if f == nil {
 		return manifest.Entry{}, fmt.Errorf("%s: %w", path, ErrNotInFolder)
 	}
-	rel, ok := relPath(f.Path, abs)
-	if !ok {
+	rel, err := manifest.Rel(f.Path, abs)
+	if err != nil {
 		return manifest.Entry{}, fmt.Errorf("%s: %w", path, ErrNotInFolder)
 	}
 	fi, err := os.Lstat(abs)
@@ -46,32 +47,46 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 	if !fi.Mode().IsRegular() {
 		return manifest.Entry{}, fmt.Errorf("%s: not a regular file", path)
 	}
-	var authErr, failErr error
-	a.once = true
-	a.onAuthFail = func(err error) { authErr = err }
-	o.onFail = func(err error) { failErr = err }
-	a.process(ctx, job{f: f, rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime(), kind: jobNew, override: o, explicit: true})
-	if authErr != nil {
-		return manifest.Entry{}, authErr
+	j := job{f: f, rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime(), kind: jobNew, override: o, explicit: true}
+
+	var e manifest.Entry
+	if s := a.running.Load(); s != nil {
+		type reply struct {
+			e   manifest.Entry
+			err error
+		}
+		ch := make(chan reply, 1)
+		j.reply = func(e manifest.Entry, err error) { ch <- reply{e, err} }
+		s.enqueue(j, true)
+		select {
+		case <-ctx.Done():
+			return manifest.Entry{}, ctx.Err()
+		case r := <-ch:
+			e, err = r.e, r.err
+		}
+	} else {
+		s := a.newSession(modeDirect)
+		var fatal error
+		s.fatal = func(err error) { fatal = err }
+		e, err = s.process(ctx, j)
+		if fatal != nil {
+			return manifest.Entry{}, fatal
+		}
 	}
-	if err := ctx.Err(); err != nil {
+	if cerr := ctx.Err(); cerr != nil {
+		return manifest.Entry{}, cerr
+	}
+	switch {
+	case err == nil:
+		return e, nil
+	case uploader.IsAuth(err) || errors.Is(err, errFolderParked):
 		return manifest.Entry{}, err
-	}
-	e, _ := f.store.Get(rel)
-	if failErr != nil && e.State == manifest.Uploaded {
+	case e.State == manifest.Uploaded:
 		// Uploading it again failed and the previous, still valid id was kept: say so.
 		return e, fmt.Errorf("%s: uploading again failed (the recorded media id %s stays valid until %s): %w",
-			path, e.MediaIDString, e.ExpiresAt.Format(time.RFC3339), failErr)
+			path, e.MediaIDString, e.ExpiresAt.Format(time.RFC3339), err)
+	case e.State == "":
+		return e, err
 	}
-	return e, nil
-}
-
-// Refused returns, for each configured folder that could not be opened (a corrupt manifest, one
-// locked by another agent), why.
-func (a *Agent) Refused() map[string]error {
-	out := make(map[string]error, len(a.refused))
-	for k, v := range a.refused {
-		out[k] = v
-	}
-	return out
+	return e, nil // skipped or failed: the entry says why
 }

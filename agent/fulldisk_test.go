@@ -19,6 +19,7 @@ import (
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
+	"github.com/mediasync/mediasync/watcher"
 )
 
 // fullDisk is a store whose durable writes fail with ENOSPC while full is set.
@@ -29,11 +30,15 @@ type fullDisk struct {
 }
 
 func (d *fullDisk) Put(rel string, e manifest.Entry) error {
+	return d.PutMany(map[string]manifest.Entry{rel: e})
+}
+
+func (d *fullDisk) PutMany(entries map[string]manifest.Entry) error {
 	if d.full.Load() {
 		d.failed.Add(1)
 		return fmt.Errorf("write manifest: %w", syscall.ENOSPC)
 	}
-	return d.store.Put(rel, e)
+	return d.store.PutMany(entries)
 }
 
 // SyncBuffer is a goroutine-safe log sink for tests (exported for the agent_test package).
@@ -61,7 +66,7 @@ func TestFullDiskRetried(t *testing.T) {
 	up := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL})
 	dir := t.TempDir()
 	var logs SyncBuffer
-	a, err := New(up, Options{Folders: []Folder{{Path: dir, Recursive: true}}, Settle: 100 * time.Millisecond}, zerolog.New(&logs))
+	a, err := New(up, Options{Folders: []Folder{{Path: dir, Recursive: true}}}, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +77,11 @@ func TestFullDiskRetried(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	w, err := watcher.New(a.WatchOptions(watcher.Options{SettleFor: 100 * time.Millisecond}), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- a.Run(ctx, w) }()
 	defer func() { cancel(); <-done }()
 	if err := writeFile(dir+"/a.jpg", mediagen.JPEG(40, 40, 1)); err != nil {
 		t.Fatal(err)

@@ -113,10 +113,7 @@ func TestBadCredentialsPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ag.Close()
-	done := make(chan error, 1)
-	runCtx, stop := withCancel(t.Context())
-	go func() { done <- ag.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	defer h.run(ag)()
 
 	for i := range 10 {
 		h.write(filepath.Join("batch", string(rune('a'+i))+".jpg"), mediagen.JPEG(30, 30, int64(i)))
@@ -178,13 +175,10 @@ func TestCorruptManifestRefusesOnlyThatFolder(t *testing.T) {
 	if !strings.Contains(logs.String(), mpath) || !strings.Contains(logs.String(), "folder refused") {
 		t.Errorf("refusal not logged with the manifest path:\n%s", logs.String())
 	}
-	runCtx, stop := withCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- ag.Run(runCtx) }()
+	stop := h.run(ag)
 	h.write("ok.jpg", mediagen.JPEG(20, 20, 2))
 	h.waitFor(manifest.Uploaded, "ok.jpg")
 	stop()
-	<-done
 	if got, _ := os.ReadFile(mpath); !bytes.Equal(got, garbage) {
 		t.Error("corrupt manifest was modified")
 	}
@@ -217,7 +211,7 @@ func TestSecondAgentRefused(t *testing.T) {
 func TestMoveAfterUpload(t *testing.T) {
 	h := newHarness(t, emulator.Faults{})
 	opts := h.options()
-	opts.Folders[0].AfterUpload = "move:.uploaded"
+	opts.Folders[0].MoveTo = filepath.Join(h.dir, ".uploaded")
 	h.start(opts)
 	data := mediagen.JPEG(30, 30, 1)
 	h.write("day/a.jpg", data)
@@ -246,7 +240,7 @@ func TestMoveAfterUpload(t *testing.T) {
 	if e.MovedTo != moved {
 		t.Errorf("moved_to = %q, want %q", e.MovedTo, moved)
 	}
-	time.Sleep(3 * opts.Settle)
+	time.Sleep(3 * h.settle)
 	if n := len(h.srv.Media()); n != 1 {
 		t.Errorf("%d uploads; the moved file must not be uploaded again", n)
 	}

@@ -2,8 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
@@ -22,52 +22,63 @@ type Summary struct {
 	FailedTotal int
 }
 
-type counters struct{ uploaded, skipped, failed atomic.Int64 }
+// Scanner lists every folder once and tells which files settled; *watcher.Watcher is one.
+type Scanner interface {
+	Scan(ctx context.Context) (ready, unsettled []watcher.File, err error)
+}
+
+var _ Scanner = (*watcher.Watcher)(nil)
 
 // Once catches up on every folder and returns: it resumes unfinished uploads, retries failed files
-// whose retry time has come, scans every folder, uploads every file that has settled (a file still
-// being written is left for the next run and counted as unsettled), and waits for processing. A
-// credentials failure ends it with an error instead of pausing. For cron and NAS task schedulers.
-func (a *Agent) Once(ctx context.Context) (Summary, error) {
-	a.once = true
+// whose retry time has come, lists every folder with scan, uploads every file that has settled (a
+// file still being written is left for the next run and counted as unsettled), and waits for
+// processing. An account-level refusal ends it with an error instead of pausing, and so does a
+// manifest that could not be written (its entries stay in memory for Close to write). For cron and
+// NAS task schedulers.
+func (a *Agent) Once(ctx context.Context, scan Scanner) (Summary, error) {
+	s := a.newSession(modeOnce)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var authMu sync.Mutex
-	var authErr error
-	a.onAuthFail = func(err error) {
-		authMu.Lock()
-		authErr = err
-		authMu.Unlock()
+	var (
+		fatalMu sync.Mutex
+		fatal   error
+	)
+	s.fatal = func(err error) {
+		fatalMu.Lock()
+		if fatal == nil {
+			fatal = err
+		}
+		fatalMu.Unlock()
 		cancel(err)
 	}
-
 	var wg sync.WaitGroup
+	wg.Go(func() { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }) })
 	for range a.opts.Workers {
-		wg.Go(func() { a.worker(ctx) })
+		wg.Go(func() { s.worker(ctx) })
 	}
-	a.recover(ctx)
-	ready, unsettled, err := watcher.Scan(ctx, a.watchOptions(), a.rootLog)
+	s.recover(ctx)
+	ready, unsettled, err := scan.Scan(ctx)
 	if err == nil {
 		for _, f := range ready {
 			fo := a.folderOf(f.Root, f.Path)
 			if fo == nil {
 				continue
 			}
-			if rel, ok := relPath(fo.Path, f.Path); ok {
-				a.enqueue(job{f: fo, rel: rel, abs: f.Path, size: f.Size, mtime: f.ModTime, kind: jobNew}, false)
+			if rel, rerr := manifest.Rel(fo.Path, f.Path); rerr == nil {
+				s.enqueue(job{f: fo, rel: rel, abs: f.Path, size: f.Size, mtime: f.ModTime, kind: jobNew}, false)
 			}
 		}
 		for _, f := range unsettled {
-			a.log.Info().Str("path", f.Path).Msg("still being written; left for the next run")
+			a.log.Info().Str("path", quote(f.Path)).Msg("still being written; left for the next run")
 		}
-		a.queue.waitIdle(ctx)
+		s.queue.waitIdle(ctx)
 	}
 	cancel(nil)
 	wg.Wait()
 	sum := Summary{
-		Uploaded:  int(a.counts.uploaded.Load()),
-		Skipped:   int(a.counts.skipped.Load()),
-		Failed:    int(a.counts.failed.Load()),
+		Uploaded:  int(s.counts.uploaded.Load()),
+		Skipped:   int(s.counts.skipped.Load()),
+		Failed:    int(s.counts.failed.Load()),
 		Unsettled: len(unsettled),
 	}
 	for _, f := range a.folders {
@@ -80,7 +91,13 @@ func (a *Agent) Once(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	authMu.Lock()
-	defer authMu.Unlock()
-	return sum, authErr
+	fatalMu.Lock()
+	defer fatalMu.Unlock()
+	if fatal != nil {
+		return sum, fatal
+	}
+	for folder, perr := range s.parkedFolders() {
+		return sum, fmt.Errorf("folder %s: cannot write its manifest: %w", folder, perr)
+	}
+	return sum, nil
 }

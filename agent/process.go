@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,151 +19,109 @@ import (
 	"github.com/mediasync/mediasync/uploader"
 )
 
-// explicitMinValidity is how long a media id must still be valid for `mediasync upload FILE` to
-// return it instead of uploading again: long enough for a posting step to use it.
-const explicitMinValidity = 10 * time.Minute
-
-// process takes one file from "seen" to a durable manifest entry. It never returns an error: every
-// outcome is recorded in the manifest and logged once.
-func (a *Agent) process(ctx context.Context, j job) {
-	log := a.log.With().Str("path", j.abs).Logger()
+// process takes one file from "seen" to a durable manifest entry: it opens the file, decides
+// (decide.go), and prepares, transfers and commits an upload when one is due. It returns the entry
+// as it stands afterwards and, when the attempt failed, why (recorded or not). Every outcome is
+// recorded in the manifest and logged once.
+func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
+	log := s.a.log.With().Str("path", quote(j.abs)).Logger()
 	prev, had := j.f.store.Get(j.rel)
+	req := request{Kind: j.kind, Explicit: j.explicit, Size: j.size, MTime: j.mtime,
+		RefreshBefore: j.f.RefreshBeforeExpiry, MovePending: j.f.MoveTo != ""}
 
-	fi, err := os.Lstat(j.abs)
+	file, obs, err := openFile(j)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if had && !prev.Deleted && prev.MovedTo == "" {
-				prev.Deleted = true
-				if a.record(ctx, j, prev, log) {
-					log.Info().Str("state", string(prev.State)).Msg("file removed; entry kept")
-				}
-			}
-			return
-		}
-		log.Warn().Err(err).Msg("cannot read file")
-		return
-	}
-	if !fi.Mode().IsRegular() {
-		return
-	}
-	size, mtime := fi.Size(), fi.ModTime()
-	if j.kind == jobNew && (size != j.size || !mtime.Equal(j.mtime)) {
-		log.Debug().Msg("file changed after it settled; waiting for it to settle again")
-		return
-	}
-	same := had && prev.Size == size && prev.MTime.Equal(mtime)
-	if same {
-		switch prev.State {
-		case manifest.Uploaded:
-			if j.kind == jobRefresh && a.refreshDue(j.f, prev) {
-				break
-			}
-			if j.explicit && !prev.ExpiresAt.After(a.now().Add(explicitMinValidity)) {
-				break // asked for by name (mediasync upload) and expired or about to: upload again
-			}
-			a.undelete(ctx, j, prev, log)
-			if prev.MovedTo == "" && !prev.Deleted {
-				a.afterUpload(ctx, j, prev, log) // a stop between recording and moving: move now
-			}
-			return
-		case manifest.Skipped:
-			if j.explicit {
-				break // asked for by name, perhaps with another category: look again
-			}
-			a.undelete(ctx, j, prev, log)
-			return
-		case manifest.Failed:
-			if j.explicit {
-				break // asked for by name: try again now, whatever happened before
-			}
-			if prev.Error == nil || prev.Error.Permanent {
-				a.undelete(ctx, j, prev, log)
-				return
-			}
-			if j.kind != jobRetry && a.now().Before(prev.NextAttemptAt) {
-				j.kind = jobRetry
-				a.scheduleRetry(ctx, j, prev.NextAttemptAt)
-				return
-			}
-		}
-	}
-	a.upload(ctx, j, prev, had, log)
-}
-
-// undelete clears the deleted flag of an entry whose file is back, unchanged.
-func (a *Agent) undelete(ctx context.Context, j job, e manifest.Entry, log zerolog.Logger) {
-	if e.Deleted {
-		e.Deleted = false
-		a.record(ctx, j, e, log)
-	}
-}
-
-func (a *Agent) refreshDue(f *folder, e manifest.Entry) bool {
-	return f.RefreshBeforeExpiry > 0 && !e.ExpiresAt.IsZero() && !a.now().Before(e.ExpiresAt.Add(-f.RefreshBeforeExpiry))
-}
-
-// upload sends the file and records the outcome.
-func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool, log zerolog.Logger) {
-	start := a.now()
-	file, err := os.Open(j.abs)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return // vanished after the stat; the watcher reports the removal
-		}
 		// Most often a permission problem: retried with growing delays, so fixing the permissions
 		// is enough, and the reason is in the manifest meanwhile.
-		a.fail(ctx, j, prev, a.keepOnFailure(j, prev, had), fmt.Errorf("open: %w", err), log)
-		return
+		return s.fail(ctx, j, prev, keepOnFailure(j, prev, had), fmt.Errorf("open: %w", err), log)
 	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return
+	if file != nil {
+		defer file.Close()
 	}
-	size, mtime := fi.Size(), fi.ModTime()
-	if lst, err := os.Lstat(j.abs); err != nil || !os.SameFile(lst, fi) {
-		return // replaced between stat and open; the watcher will report the new file
+	act := decide(prev, had, obs, req, s.a.now())
+	if act.Kind == actHash {
+		sum, err := hashFile(ctx, file, obs.Size)
+		if err != nil {
+			if ctx.Err() != nil {
+				return prev, ctx.Err()
+			}
+			return s.fail(ctx, j, prev, keepOnFailure(j, prev, had), fmt.Errorf("read: %w", err), log)
+		}
+		obs.SHA256 = sum
+		act = decide(prev, had, obs, req, s.a.now())
 	}
-
-	sum, err := hashFile(ctx, file, size)
+	switch act.Kind {
+	case actNothing:
+		return prev, nil
+	case actWaitSettle:
+		log.Debug().Msg("file changed after it settled; waiting for it to settle again")
+		return prev, nil
+	case actSchedule:
+		j.kind = jobRetry
+		s.later(j, act.At, false)
+		return prev, nil
+	case actFlagRemoved:
+		prev.Deleted = true
+		s.commit(j, prev, func() { log.Info().Str("state", string(prev.State)).Msg("file removed; entry kept") })
+		return prev, nil
+	case actKeep:
+		return s.keep(j, prev, log), nil
+	case actTouch:
+		prev.Size, prev.MTime, prev.Deleted = obs.Size, obs.MTime, false
+		s.commit(j, prev, func() { log.Info().Str("media_id", prev.MediaIDString).Msg("content unchanged; entry kept") })
+		return prev, nil
+	}
+	p, err := s.prepare(j, prev, had, file, obs, act, log)
 	if err != nil {
-		if ctx.Err() == nil {
-			a.fail(ctx, j, prev, a.keepOnFailure(j, prev, had), fmt.Errorf("read: %w", err), log)
-		}
-		return
+		return s.fail(ctx, j, prev, p.base, err, log)
 	}
-	if had && prev.SHA256 == sum && prev.State == manifest.Uploaded && !a.refreshDue(j.f, prev) &&
-		prev.ExpiresAt.After(a.now()) && !(j.explicit && !prev.ExpiresAt.After(a.now().Add(explicitMinValidity))) {
-		// Touched, not changed: the media id still stands for these bytes.
-		prev.Size, prev.MTime, prev.Deleted = size, mtime, false
-		if a.record(ctx, j, prev, log) {
-			log.Info().Str("media_id", prev.MediaIDString).Msg("content unchanged; entry kept")
-		}
-		return
-	}
+	res, err := s.transfer(ctx, p, log)
+	return s.finish(ctx, p, res, err, log)
+}
 
-	attempts := 1
-	if had && prev.SHA256 == sum && prev.State != manifest.Uploaded {
-		attempts = prev.Attempts + 1
+// keep does the bookkeeping of an entry that still stands for its file: clear a deleted flag, and
+// finish a move that a stop interrupted.
+func (s *session) keep(j job, e manifest.Entry, log zerolog.Logger) manifest.Entry {
+	if e.Deleted {
+		e.Deleted = false
+		s.commit(j, e, nil)
 	}
-	base := manifest.Entry{Size: size, MTime: mtime, SHA256: sum, API: a.opts.API, Attempts: attempts}
-	if had && prev.SHA256 == sum {
-		base.Resume = prev.Resume // kept through a failure before the upload resumes
+	if e.State == manifest.Uploaded && e.MovedTo == "" && j.f.MoveTo != "" {
+		s.afterUpload(j, e, log)
 	}
-	// A valid media id being replaced (refresh before expiry, or an explicit upload of a file whose
-	// id expires soon) stays in the manifest until its successor is uploaded: a posting step keeps
-	// using it meanwhile, and a failed replacement is only retried, never recorded over it.
-	replacing := had && prev.State == manifest.Uploaded && prev.MediaIDString != "" && prev.ExpiresAt.After(a.now())
+	return e
+}
 
-	mtype, err := uploader.Detect(file, size)
+// plan is an upload about to be sent: the open file, what it was when hashed, and the entry and
+// media description to send it with.
+type plan struct {
+	j       job
+	prev    manifest.Entry
+	act     action
+	file    *os.File
+	obs     observation
+	base    manifest.Entry // the entry every outcome builds on
+	media   uploader.Media
+	started time.Time
+}
+
+// prepare turns an actUpload into a plan: the media type from the bytes, the category and its
+// limits (uploader.PrepareFile), the alt text. An error is the file's: base is still valid for
+// recording it.
+func (s *session) prepare(j job, prev manifest.Entry, had bool, file *os.File, obs observation, act action, log zerolog.Logger) (*plan, error) {
+	p := &plan{j: j, prev: prev, act: act, file: file, obs: obs, started: s.a.now()}
+	p.base = manifest.Entry{Size: obs.Size, MTime: obs.MTime, SHA256: obs.SHA256, API: s.a.opts.API, Attempts: act.Attempts}
+	if had && prev.SHA256 == obs.SHA256 {
+		p.base.Resume = prev.Resume // kept through a failure before the upload resumes
+	}
+	mtype, err := uploader.Detect(file, obs.Size)
 	if err != nil && !uploader.IsPermanent(err) {
-		a.fail(ctx, j, prev, base, fmt.Errorf("detect type: %w", err), log)
-		return
+		return p, fmt.Errorf("detect type: %w", err)
 	}
-	base.MediaType = mtype
+	p.base.MediaType = mtype
 	m := uploader.Media{
 		Name:             filepath.Base(j.abs),
-		Size:             size,
+		Size:             obs.Size,
 		Type:             mtype,
 		Category:         j.f.Category,
 		AdditionalOwners: j.f.AdditionalOwners,
@@ -173,83 +130,52 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 		m.Category = j.override.Category
 	}
 	if err == nil {
-		m, err = a.up.PrepareFile(file, m)
+		m, err = s.a.up.PrepareFile(file, m)
 	}
 	if err != nil {
-		a.fail(ctx, j, prev, base, err, log)
-		return
+		return p, err
 	}
-	base.MediaType, base.MediaCategory = m.Type, m.Category
+	p.base.MediaType, p.base.MediaCategory = m.Type, m.Category
 
 	text, src, truncated, err := alttext.Find(j.abs, j.f.AltText)
 	if j.override.AltText != "" {
 		text, src, truncated, err = j.override.AltText, "flag", false, nil
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		log.Warn().Err(err).Msg("cannot read alt text; uploading without it")
-	} else if text != "" {
-		m.AltText, base.AltText = text, text
+	case text != "":
+		m.AltText, p.base.AltText = text, text
 		ev := log.Debug()
 		if truncated {
 			ev = log.Warn()
 		}
 		ev.Str("source", string(src)).Bool("truncated", truncated).Msg("alt text found")
 	}
+	p.media = m
+	return p, nil
+}
 
-	// The uploader may report progress from several segment goroutines at once; the entry only moves
-	// forward, so a late report of fewer segments never overwrites a later one.
+// transfer sends the planned upload, recording its progress as it goes (progress.go).
+func (s *session) transfer(ctx context.Context, p *plan, log zerolog.Logger) (uploader.Result, error) {
+	rec := s.newRecorder(p, log)
+	defer rec.close()
+	// A progress write that must be durable and fails stops the upload: going on would let a crash
+	// upload the file a second time.
+	uctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	rec.stop = stop
 	var (
-		progMu sync.Mutex
-		last   *manifest.Resume
+		res uploader.Result
+		err error
 	)
-	// A progress write that must be durable (the media id before FINALIZE can follow, the finalized
-	// state) and fails stops the upload: going on would let a crash upload the file a second time.
-	uctx, stopUpload := context.WithCancelCause(ctx)
-	defer stopUpload(nil)
-	onProgress := func(p uploader.Progress) {
-		progMu.Lock()
-		defer progMu.Unlock()
-		if last != nil && last.MediaID == p.MediaID && (last.Finalized || len(p.Acked) < len(last.Acked)) && !p.Finalized {
-			return
-		}
-		e := base
-		e.State = manifest.Uploading
-		if p.Finalized {
-			e.State = manifest.Processing
-		}
-		// The media id must be durable before FINALIZE can happen (so a restart finalizes the same
-		// id instead of uploading again), and so must the finalized state; a lost acknowledgement
-		// costs only the re-sending of a segment, so those are written with the next write.
-		// The last acknowledgement is made durable too: FINALIZE follows it, and a restart then
-		// only re-sends FINALIZE instead of segments of a media id that may be finalized already.
-		durable := p.Finalized || last == nil || last.MediaID != p.MediaID ||
-			int64(len(p.Acked))*p.ChunkSize >= size
-		last = toResume(p)
-		e.Resume = last
-		if replacing {
-			return // the entry keeps the valid id; this upload's progress lives in memory only
-		}
-		put := j.f.store.Stage
-		if durable {
-			put = j.f.store.Put
-		}
-		if err := put(j.rel, e); err != nil {
-			log.Warn().Err(err).Bool("durable", durable).Msg("cannot save upload progress")
-			if durable {
-				stopUpload(fmt.Errorf("save upload progress: %w", err))
-			}
-		}
-		if j.override.OnProgress != nil {
-			j.override.OnProgress(min(int64(len(p.Acked))*p.ChunkSize, size), size)
-		}
-	}
-	var res uploader.Result
-	if !replacing && had && prev.Resume != nil && prev.SHA256 == sum && prev.Size == size {
-		last = prev.Resume
-		log.Info().Str("media_id", prev.Resume.MediaID).Int("segments_done", len(prev.Resume.Acked)).Msg("resuming upload")
-		res, err = a.up.Resume(uctx, file, m, fromResume(prev.Resume), onProgress)
+	if p.act.Resume {
+		r := p.prev.Resume
+		rec.last = r
+		log.Info().Str("media_id", r.MediaID).Int("segments_done", len(r.Acked)).Msg("resuming upload")
+		res, err = s.a.up.Resume(uctx, p.file, p.media, fromResume(r), rec.progress)
 	} else {
-		res, err = a.up.Upload(uctx, file, m, onProgress)
+		res, err = s.a.up.Upload(uctx, p.file, p.media, rec.progress)
 	}
 	if err != nil && ctx.Err() == nil && uctx.Err() != nil {
 		err = context.Cause(uctx) // stopped because its progress could not be saved: retried later
@@ -257,146 +183,164 @@ func (a *Agent) upload(ctx context.Context, j job, prev manifest.Entry, had bool
 	if err != nil && res.MediaIDString != "" && ctx.Err() == nil {
 		// The media is uploaded; only setting its alt text failed. The media id stands.
 		log.Warn().Err(err).Str("media_id", res.MediaIDString).Msg("uploaded, but the alt text could not be set")
-		base.AltText, err = "", nil
+		p.base.AltText, err = "", nil
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return // stopping: the progress saved so far lets the next run resume
-		}
-		e := base
-		progMu.Lock()
-		e.Resume = last
-		progMu.Unlock()
-		a.fail(ctx, j, prev, e, err, log)
-		return
+		p.base.Resume = rec.resume()
 	}
-	if a.auth.succeeded() {
-		log.Info().Msg("credentials accepted again; uploads resumed")
-		a.observeAuth(false)
-	}
+	return res, err
+}
 
-	e := base
+// finish records the outcome of a transfer: the uploaded entry once the bytes on disk are still the
+// ones sent, or the failure.
+func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err error, log zerolog.Logger) (manifest.Entry, error) {
+	j := p.j
+	if err != nil {
+		if ctx.Err() != nil {
+			return p.prev, ctx.Err() // stopping: the progress saved so far lets the next run resume
+		}
+		return s.fail(ctx, j, p.prev, p.base, err, log)
+	}
+	s.accepted(log)
+
+	e := p.base
 	e.State = manifest.Uploaded
+	e.Resume = nil
 	e.MediaIDString, e.MediaKey, e.ExpiresAt = res.MediaIDString, res.MediaKey, res.ExpiresAt
-	e.UploadedAt = a.now()
+	e.UploadedAt = s.a.now()
 	if res.API != "" {
 		e.API = res.API
 	}
 	if res.Category != "" {
 		e.MediaCategory = res.Category
 	}
-	after, err := os.Lstat(j.abs)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		e.Deleted = true // we read it whole through the open file; the media stands
-	case err != nil:
-		log.Warn().Err(err).Msg("cannot stat file after upload; it will be checked again")
-		return
-	case after.Size() != size || !after.ModTime().Equal(mtime):
-		if after.Size() == size && a.sameBytes(ctx, j.abs, size, sum) {
-			e.MTime = after.ModTime() // touched, not changed: the upload stands
-			break
+
+	// The bytes sent were read through the open file: judge a change by it, not by the path.
+	if changed, err := changedSince(p.file, p.obs); err == nil && changed {
+		if same, herr := sameBytes(ctx, p.file, p.obs); herr == nil && same {
+			if fi, err := p.file.Stat(); err == nil {
+				e.MTime = fi.ModTime() // touched, not changed: the upload stands
+			}
+		} else {
+			log.Warn().Str("media_id", res.MediaIDString).Msg("file changed during upload; it will be uploaded again once it settles")
+			if !p.act.Replace {
+				pending := p.base
+				pending.State, pending.Resume = manifest.Pending, nil
+				s.commit(j, pending, nil)
+			}
+			return p.prev, errors.New("file changed during upload")
 		}
-		log.Warn().Str("media_id", res.MediaIDString).Msg("file changed during upload; it will be uploaded again once it settles")
-		if !replacing {
-			pending := base
-			pending.State = manifest.Pending
-			pending.Resume = nil
-			a.record(ctx, j, pending, log)
+	}
+	if _, err := os.Lstat(j.abs); errors.Is(err, fs.ErrNotExist) {
+		e.Deleted = true // read whole through the open file; the media stands
+	}
+	d := s.a.now().Sub(p.started)
+	s.commit(j, e, func() {
+		log.Info().Str("media_id", e.MediaIDString).Str("media_key", e.MediaKey).Int64("bytes", e.Size).
+			Dur("duration", d).Int("attempt", e.Attempts).Time("expires_at", e.ExpiresAt).Msg("uploaded")
+		s.observe(j, OutcomeUploaded, e.Size, d)
+		if j.f.RefreshBeforeExpiry > 0 {
+			s.later(job{f: j.f, rel: j.rel, abs: j.abs, size: e.Size, mtime: e.MTime, kind: jobRefresh},
+				e.ExpiresAt.Add(-j.f.RefreshBeforeExpiry), false)
 		}
-		return
+		if !e.Deleted {
+			s.afterUpload(j, e, log)
+		}
+	})
+	return e, nil
+}
+
+// accepted is called when X answered without refusing the account: a pause ends, and retries that
+// wait because X or the network failed are brought forward.
+func (s *session) accepted(log zerolog.Logger) {
+	if s.gate.accepted() {
+		log.Info().Msg("credentials accepted again; uploads resumed")
+		s.observeAuth(false)
 	}
-	if !a.record(ctx, j, e, log) {
-		return
-	}
-	log.Info().Str("media_id", e.MediaIDString).Str("media_key", e.MediaKey).Int64("bytes", size).
-		Dur("duration", a.now().Sub(start)).Int("attempt", attempts).Time("expires_at", e.ExpiresAt).Msg("uploaded")
-	a.observe(j, OutcomeUploaded, size, a.now().Sub(start))
-	if j.f.RefreshBeforeExpiry > 0 {
-		a.scheduleRetry(ctx, job{f: j.f, rel: j.rel, abs: j.abs, size: size, mtime: mtime, kind: jobRefresh},
-			e.ExpiresAt.Add(-j.f.RefreshBeforeExpiry))
-	}
-	if !e.Deleted {
-		a.afterUpload(ctx, j, e, log)
+	if n := s.sched.forward(s.a.now()); n > 0 {
+		log.Info().Int("files", n).Msg("X answers again; retries brought forward")
 	}
 }
 
 // fail records an upload that did not succeed: skipped when the file can never be uploaded as it is,
-// failed and not retried when X refused it for good, failed and retried later otherwise. A
-// credentials failure records nothing: it pauses all uploads and the job waits for the next probe.
-func (a *Agent) fail(ctx context.Context, j job, prev manifest.Entry, e manifest.Entry, err error, log zerolog.Logger) {
-	if j.override.onFail != nil {
-		j.override.onFail(err)
-	}
+// failed and not retried when X refused it for good, failed and retried later otherwise. An
+// account-level refusal records nothing: it pauses all uploads and the job waits for the next
+// probe. It returns the entry as it stands and err.
+func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err error, log zerolog.Logger) (manifest.Entry, error) {
 	var ae *uploader.APIError
-	if errors.As(err, &ae) && !uploader.IsAuth(err) && a.auth.succeeded() {
-		// X answered, and not about the credentials: they work again.
-		log.Info().Msg("credentials accepted again; uploads resumed")
-		a.observeAuth(false)
-	}
 	if uploader.IsAuth(err) {
-		if a.onAuthFail != nil {
-			log.Error().Err(err).Msg("credentials rejected by the API")
-			a.onAuthFail(fmt.Errorf("credentials rejected: %w", err))
-			return
-		}
-		first, pause := a.auth.failed()
-		if first {
-			log.Error().Err(err).Dur("retry_in", pause).Msg("credentials rejected by the API; all uploads paused until they work")
-			a.observeAuth(true)
-		} else {
-			log.Debug().Err(err).Dur("retry_in", pause).Msg("credentials still rejected")
-		}
-		a.enqueue(j, true)
-		return
+		s.refused(j, err, log)
+		return prev, err
 	}
-	if prev.State == manifest.Uploaded && prev.MediaIDString != "" && prev.ExpiresAt.After(a.now()) &&
-		prev.Size == e.Size && prev.MTime.Equal(e.MTime) {
+	if errors.As(err, &ae) {
+		s.accepted(log) // X answered, and not about the account
+	}
+	if prev.Usable(s.a.now()) && prev.Size == e.Size && prev.MTime.Equal(e.MTime) {
 		// Replacing a media id that is still valid failed: keep the valid one and try again later.
-		wait := a.opts.RetryBase
+		wait := s.retry.Delay(1)
 		log.Warn().Err(err).Str("media_id", prev.MediaIDString).Time("valid_until", prev.ExpiresAt).Dur("retry_in", wait).
 			Msg("could not upload the file again; its current media id stays in the manifest")
-		a.observe(j, OutcomeRetry, e.Size, 0)
+		s.observe(j, OutcomeRetry, e.Size, 0)
 		if j.kind == jobRefresh {
-			a.scheduleRetry(ctx, j, a.now().Add(wait))
+			s.later(j, s.a.now().Add(wait), outage(err))
 		}
-		return
+		return prev, err
 	}
-	switch {
-	case errors.Is(err, uploader.ErrUnsupported), errors.Is(err, uploader.ErrTooLarge), errors.Is(err, uploader.ErrEmpty):
+	if errors.Is(err, uploader.ErrUnsupported) || errors.Is(err, uploader.ErrTooLarge) || errors.Is(err, uploader.ErrEmpty) {
 		e.State = manifest.Skipped
 		e.Reason = err.Error()
 		e.Resume, e.Error = nil, nil
-		if a.record(ctx, j, e, log) {
+		s.commit(j, e, func() {
 			log.Info().Str("reason", e.Reason).Msg("skipped")
-			a.observe(j, OutcomeSkipped, e.Size, 0)
-		}
-		return
+			s.observe(j, OutcomeSkipped, e.Size, 0)
+		})
+		return e, err
 	}
 	e.State = manifest.Failed
 	e.Error = toError(err)
 	if e.Error.Permanent {
 		e.Resume = nil
-		if a.record(ctx, j, e, log) {
+		s.commit(j, e, func() {
 			log.Error().Err(err).Int("attempt", e.Attempts).Msg("upload failed; not retried until the file changes")
-			a.observe(j, OutcomeFailed, e.Size, 0)
-		}
+			s.observe(j, OutcomeFailed, e.Size, 0)
+		})
+		return e, err
+	}
+	wait := s.retry.Delay(e.Attempts)
+	e.NextAttemptAt = s.a.now().Add(wait)
+	out := outage(err)
+	s.commit(j, e, func() {
+		log.Warn().Err(err).Int("attempt", e.Attempts).Dur("retry_in", wait).Msg("upload failed; will retry")
+		s.observe(j, OutcomeRetry, e.Size, 0)
+		j.kind = jobRetry
+		s.later(j, e.NextAttemptAt, out)
+	})
+	return e, err
+}
+
+// refused handles an account-level refusal: in Run, every upload pauses (one log line per pause)
+// and the job goes back to the front of the queue; in Once and direct uploads, the session ends.
+func (s *session) refused(j job, err error, log zerolog.Logger) {
+	if s.fatal != nil {
+		log.Error().Err(err).Msg("credentials rejected by the API")
+		s.fatal(fmt.Errorf("credentials rejected: %w", err))
 		return
 	}
-	wait := a.retryDelay(e.Attempts)
-	e.NextAttemptAt = a.now().Add(wait)
-	if !a.record(ctx, j, e, log) {
-		return
+	first, pause := s.gate.refused(err)
+	if first {
+		log.Error().Err(err).Dur("retry_in", pause).Msg("credentials rejected by the API; all uploads paused until they work")
+		s.observeAuth(true)
+	} else {
+		log.Debug().Err(err).Dur("retry_in", pause).Msg("credentials still rejected")
 	}
-	log.Warn().Err(err).Int("attempt", e.Attempts).Dur("retry_in", wait).Msg("upload failed; will retry")
-	a.observe(j, OutcomeRetry, e.Size, 0)
-	j.kind = jobRetry
-	a.scheduleRetry(ctx, j, e.NextAttemptAt)
+	if j.reply == nil {
+		s.enqueue(j, true)
+	}
 }
 
 // keepOnFailure is the entry to record when the file cannot be read before its upload: the reason
 // comes from fail; what a resume needs (hash, resume state) is kept while the file is unchanged.
-func (a *Agent) keepOnFailure(j job, prev manifest.Entry, had bool) manifest.Entry {
+func keepOnFailure(j job, prev manifest.Entry, had bool) manifest.Entry {
 	e := manifest.Entry{Size: j.size, MTime: j.mtime, Attempts: prev.Attempts + 1, API: prev.API}
 	if had && prev.Size == j.size && prev.MTime.Equal(j.mtime) {
 		e.SHA256, e.Resume, e.MediaType, e.MediaCategory = prev.SHA256, prev.Resume, prev.MediaType, prev.MediaCategory
@@ -404,97 +348,42 @@ func (a *Agent) keepOnFailure(j job, prev manifest.Entry, had bool) manifest.Ent
 	return e
 }
 
-// sameBytes reports whether the file at path still hashes to sum.
-func (a *Agent) sameBytes(ctx context.Context, path string, size int64, sum string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	got, err := hashFile(ctx, f, size)
-	return err == nil && got == sum
-}
-
-// retryDelay is the wait before attempt n+1 of a file: RetryBase doubling per attempt, capped.
-func (a *Agent) retryDelay(attempts int) time.Duration {
-	d := a.opts.RetryBase
-	for i := 1; i < attempts && d < a.opts.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, a.opts.RetryMax)
-}
-
-// record makes e durable as the entry of j's file, retrying with growing delays while the manifest
-// cannot be written (a full disk, say), so that an upload is never forgotten. It returns false only
-// when ctx was cancelled first.
-func (a *Agent) record(ctx context.Context, j job, e manifest.Entry, log zerolog.Logger) bool {
-	delay := time.Second
-	for logged := false; ; {
-		err := j.f.store.Put(j.rel, e)
-		if err == nil {
-			if logged {
-				log.Info().Msg("manifest written again")
-			}
-			return true
-		}
-		if errors.Is(err, manifest.ErrInvalid) {
-			// The entry itself is refused: no retry can help, and retrying would hold the worker.
-			log.Error().Err(err).Msg("cannot record this file in the manifest")
-			return false
-		}
-		if !logged {
-			log.Error().Err(err).Str("manifest", j.f.Manifest).Msg("cannot write manifest; retrying")
-			logged = true
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-		delay = min(delay*2, time.Minute)
-	}
-}
-
-// afterUpload applies the folder's after_upload policy. It runs only once the entry e is durable,
-// and records where the file went.
-func (a *Agent) afterUpload(ctx context.Context, j job, e manifest.Entry, log zerolog.Logger) {
-	dir, ok := moveDir(j.f.Folder)
-	if !ok {
+// afterUpload moves an uploaded file when its folder says so. It runs only once the entry e is
+// durable, and records where the file went.
+func (s *session) afterUpload(j job, e manifest.Entry, log zerolog.Logger) {
+	if j.f.MoveTo == "" {
 		return
 	}
-	dst, err := moveFile(j.abs, filepath.Join(dir, filepath.FromSlash(j.rel)))
+	dst, err := moveFile(j.abs, filepath.Join(j.f.MoveTo, filepath.FromSlash(j.rel)))
 	if err != nil {
-		log.Error().Err(err).Str("to", dst).Msg("cannot move uploaded file")
+		log.Error().Err(err).Str("to", quote(dst)).Msg("cannot move uploaded file")
 		return
 	}
 	e.MovedTo = dst
-	if a.record(ctx, j, e, log) {
-		log.Info().Str("to", dst).Msg("moved after upload")
-	}
+	s.commit(j, e, func() { log.Info().Str("to", quote(dst)).Msg("moved after upload") })
 }
 
-func (a *Agent) observe(j job, o Outcome, bytes int64, d time.Duration) {
+func (s *session) observe(j job, o Outcome, bytes int64, d time.Duration) {
 	switch o {
 	case OutcomeUploaded:
-		a.counts.uploaded.Add(1)
+		s.counts.uploaded.Add(1)
 	case OutcomeSkipped:
-		a.counts.skipped.Add(1)
+		s.counts.skipped.Add(1)
 	default:
-		a.counts.failed.Add(1)
+		s.counts.failed.Add(1)
 	}
-	if a.opts.Observer != nil {
-		a.opts.Observer.FileDone(j.f.Path, j.rel, o, bytes, d)
-	}
-}
-
-func (a *Agent) observeAuth(paused bool) {
-	if a.opts.Observer != nil {
-		a.opts.Observer.AuthPaused(paused)
+	if obs := s.a.opts.Observer; obs != nil {
+		obs.FileDone(j.f.Path, j.rel, o, bytes, d)
 	}
 }
 
+func (s *session) observeAuth(paused bool) {
+	if obs := s.a.opts.Observer; obs != nil {
+		obs.AuthPaused(paused)
+	}
+}
+
+// hashFile returns the SHA-256 of r's first size bytes.
 func hashFile(ctx context.Context, r io.ReaderAt, size int64) (string, error) {
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
@@ -513,6 +402,25 @@ func hashFile(ctx context.Context, r io.ReaderAt, size int64) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// changedSince reports whether the open file's size, mtime or change time moved since obs.
+func changedSince(f *os.File, obs observation) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	return fi.Size() != obs.Size || !fi.ModTime().Equal(obs.MTime) || !changeTime(fi).Equal(obs.CTime), nil
+}
+
+// sameBytes reports whether the open file still hashes to obs.SHA256.
+func sameBytes(ctx context.Context, f *os.File, obs observation) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() != obs.Size {
+		return false, err
+	}
+	got, err := hashFile(ctx, f, obs.Size)
+	return err == nil && got == obs.SHA256, err
 }
 
 func toResume(p uploader.Progress) *manifest.Resume {
@@ -556,53 +464,4 @@ func toError(err error) *manifest.Error {
 		}
 	}
 	return e
-}
-
-// moveFile renames src to dst, creating dst's directory; it never overwrites an existing file: a
-// numbered name is used instead. Across file systems it copies, syncs, and removes src. It returns
-// the path the file got.
-func moveFile(src, dst string) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return dst, err
-	}
-	ext := filepath.Ext(dst)
-	stem := dst[:len(dst)-len(ext)]
-	for i := 1; ; i++ {
-		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		dst = fmt.Sprintf("%s (%d)%s", stem, i, ext)
-	}
-	err := os.Rename(src, dst)
-	if err == nil || !isCrossDevice(err) {
-		return dst, err
-	}
-	return dst, copyThenRemove(src, dst)
-}
-
-func copyThenRemove(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return err
-	}
-	return os.Remove(src)
 }

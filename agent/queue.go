@@ -4,31 +4,33 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/mediasync/mediasync/manifest"
 )
 
-type jobKind int
-
-const (
-	jobNew     jobKind = iota // the watcher reported a settled file
-	jobRemoved                // the watcher reported a file gone
-	jobResume                 // an upload a previous run left unfinished
-	jobRetry                  // a failed file whose retry time came
-	jobRefresh                // an uploaded file whose media id is about to expire
-)
-
+// job is one file to look at, and why.
 type job struct {
 	f     *folder
 	rel   string // relative to f.Path, with / separators
 	abs   string
-	size  int64
+	size  int64 // as the watcher saw it settle (jobNew)
 	mtime time.Time
 	kind  jobKind
 
-	override Override // UploadFile only
-	explicit bool     // UploadFile: the user named this file
+	explicit bool     // the user named this file (mediasync upload, retry)
+	override Override // explicit uploads only
+	// reply, when set, receives the outcome once the job is processed (explicit requests).
+	reply func(manifest.Entry, error)
+	// flush marks the job that writes a parked folder's manifest again (see park.go).
+	flush bool
 }
 
-func (j job) key() string { return j.abs }
+func (j job) key() string {
+	if j.flush {
+		return "flush:" + j.f.Path
+	}
+	return j.abs
+}
 
 // queue is the agent's work list: FIFO, at most one job per file queued and one in flight. A job for
 // a file that is in flight waits until that one is done, so one file is never uploaded twice at once.
@@ -51,22 +53,35 @@ func newQueue() *queue {
 	}
 }
 
-// push adds j; front puts it before the others (resumed uploads go first).
+// push adds j; front puts it before the others (resumed uploads, explicit requests, and the
+// job whose upload an account refusal interrupted keep their place at the front).
 func (q *queue) push(j job, front bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	k := j.key()
 	switch {
 	case q.inflight[k]:
+		if old, ok := q.again[k]; ok && old.reply != nil && j.reply == nil {
+			return // keep the request someone waits on
+		}
 		q.again[k] = j
 		return
 	case q.queued[k]:
 		// Keep the queued job's place but take the newer facts: a file re-exported while its
-		// first version waited must be processed as it is now (the worker drops a job whose
-		// size or mtime no longer match, and the watcher reports each version only once).
+		// first version waited must be processed as it is now (decide drops a job whose size or
+		// mtime no longer match, and the watcher reports each version only once). A request
+		// someone waits on is never replaced by one nobody waits on.
 		for i := range q.items {
 			if q.items[i].key() == k {
-				q.items[i] = j
+				if q.items[i].reply != nil && j.reply == nil {
+					return
+				}
+				if front && i > 0 {
+					q.items = append(q.items[:i], q.items[i+1:]...)
+					q.items = append([]job{j}, q.items...)
+				} else {
+					q.items[i] = j
+				}
 				break
 			}
 		}

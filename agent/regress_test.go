@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func TestDeletedWhileStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ag.Once(t.Context()); err != nil {
+	if _, err := h.once(ag); err != nil {
 		t.Fatal(err)
 	}
 	ag.Close()
@@ -122,7 +123,7 @@ func TestMoveFinishedAfterRestart(t *testing.T) {
 	h.waitFor(manifest.Uploaded, "a.jpg")
 	stop()
 	opts := h.options()
-	opts.Folders[0].AfterUpload = "move:.done"
+	opts.Folders[0].MoveTo = filepath.Join(h.dir, ".done")
 	h.start(opts)
 	e := h.waitEntry("a.jpg", "moved", func(e manifest.Entry) bool { return e.MovedTo != "" })
 	if _, err := os.Stat(e.MovedTo); err != nil {

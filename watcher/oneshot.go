@@ -28,6 +28,12 @@ func Scan(ctx context.Context, opts Options, log zerolog.Logger) (ready, unsettl
 	return w.scanOnce(ctx)
 }
 
+// Scan is the package-level [Scan] over w's options: one listing of every root, one settle
+// period. It may run while no Run does.
+func (w *Watcher) Scan(ctx context.Context) (ready, unsettled []File, err error) {
+	return w.scanOnce(ctx)
+}
+
 func (w *Watcher) scanOnce(ctx context.Context) (ready, unsettled []File, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err

@@ -109,7 +109,11 @@ Drop JPEG, PNG, GIF or MP4 files into the inbox to upload them. Ctrl-C stops.
 	}
 	fmt.Fprintf(a.stdout, "dropped a sample photo: %s\n", sample)
 
-	err = ag.Run(ctx)
+	w, err := newWatcher(ag, cfg, log)
+	if err != nil {
+		return err
+	}
+	err = ag.Run(ctx, w)
 	cancel()
 	if eerr := <-emuDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
 		err = eerr

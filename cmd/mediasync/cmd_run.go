@@ -73,10 +73,14 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 					err = fmt.Errorf("save state: %w", cerr)
 				}
 			}()
+			w, err := newWatcher(ag, cfg, log)
+			if err != nil {
+				return err
+			}
 			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			if once {
-				sum, err := ag.Once(ctx)
+				sum, err := ag.Once(ctx, w)
 				if err != nil {
 					return err
 				}
@@ -96,7 +100,7 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 				// A metrics listener that cannot start stops the run (exit 1) rather than run unobserved.
 				g.Go(func() error { return metrics.Serve(gctx, cfg.Metrics.Listen, col, log) })
 			}
-			g.Go(func() error { return ag.Run(gctx) })
+			g.Go(func() error { return ag.Run(gctx, w) })
 			err = g.Wait()
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err

@@ -12,6 +12,7 @@ import (
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/uploader"
+	"github.com/mediasync/mediasync/watcher"
 )
 
 // newHTTPClient returns the authenticated client of cfg: OAuth 1.0a user context (signed per request
@@ -94,17 +95,8 @@ func newUploaderWith(cfg *config.Config, uo uploader.Options) (*uploader.Client,
 
 func agentOptions(cfg *config.Config) agent.Options {
 	o := agent.Options{
-		Workers:        cfg.Upload.Workers,
-		API:            cfg.API.Version,
-		WatchMode:      cfg.Watch.Mode,
-		Settle:         time.Duration(cfg.Watch.Settle),
-		NetworkSettle:  time.Duration(cfg.Watch.NetworkSettle),
-		PollInterval:   time.Duration(cfg.Watch.PollInterval),
-		RescanInterval: time.Duration(cfg.Watch.RescanInterval),
-		Ignore:         cfg.Watch.Ignore,
-	}
-	if o.RescanInterval == 0 {
-		o.RescanInterval = -1 // 0 in the config disables the safety-net rescan
+		Workers: cfg.Upload.Workers,
+		API:     cfg.API.Version,
 	}
 	for _, f := range cfg.Folders {
 		o.Folders = append(o.Folders, agent.Folder{
@@ -115,10 +107,34 @@ func agentOptions(cfg *config.Config) agent.Options {
 			Category:            f.MediaCategory,
 			AdditionalOwners:    f.AdditionalOwners,
 			AltText:             f.AltText,
-			AfterUpload:         f.AfterUpload,
+			MoveTo:              f.MoveDir(),
 			Manifest:            f.Manifest,
 			RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
 		})
 	}
 	return o
+}
+
+// watchOptions maps the watch section of cfg onto the watcher's options; the agent adds the roots
+// ([agent.Agent.WatchOptions]). A rescan_interval of 0 disables the safety-net rescan, as it does
+// in the watcher.
+func watchOptions(cfg *config.Config) watcher.Options {
+	w := cfg.Watch
+	return watcher.Options{
+		Mode:             w.Mode,
+		SettleFor:        time.Duration(w.Settle),
+		NetworkSettleFor: time.Duration(w.NetworkSettle),
+		PollInterval:     time.Duration(w.PollInterval),
+		RescanEvery:      time.Duration(w.RescanInterval),
+		Ignore:           w.Ignore,
+	}
+}
+
+// newWatcher returns the file source (and one-shot scanner) of ag's folders.
+func newWatcher(ag *agent.Agent, cfg *config.Config, log zerolog.Logger) (*watcher.Watcher, error) {
+	w, err := watcher.New(ag.WatchOptions(watchOptions(cfg)), log)
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	return w, nil
 }

@@ -1,0 +1,38 @@
+package agent
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"syscall"
+
+	"github.com/mediasync/mediasync/uploader"
+)
+
+// outage reports whether err says X or the network failed (a 5xx, a 429, a cut connection, a
+// stall) rather than anything about the file: such retries are brought forward as soon as X answers
+// again.
+func outage(err error) bool {
+	if errors.Is(err, uploader.ErrSource) {
+		return false
+	}
+	var ae *uploader.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == 0 || ae.StatusCode >= 500 || ae.StatusCode == 429 || ae.StatusCode == 408
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, uploader.ErrStalled) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}
+
+// quote returns a path as it may be logged: unchanged when it is printable, Go-quoted when it holds
+// control characters (a file name must not fake a log line) or invalid UTF-8.
+func quote(p string) string {
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == 0xfffd || (r >= 0x80 && r < 0xa0) {
+			return strconv.Quote(p)
+		}
+	}
+	return p
+}

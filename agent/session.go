@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mediasync/mediasync/internal/backoff"
+	"github.com/mediasync/mediasync/manifest"
+	"github.com/mediasync/mediasync/watcher"
+)
+
+// mode is what a session is for.
+type mode int
+
+const (
+	modeRun    mode = iota // Run: watch until cancelled; retries and refreshes are scheduled
+	modeOnce               // Once: catch up and return; a retry in the future is left for a later run
+	modeDirect             // UploadFile without a running agent: the named file only
+)
+
+// session is one Run, Once or direct UploadFile over the agent's folders: its queue, its scheduled
+// jobs, its account gate, its parked folders and its counts. Nothing of it outlives the call.
+type session struct {
+	a     *Agent
+	mode  mode
+	queue *queue
+	sched *scheduler
+	gate  *gate
+	retry backoff.Policy // a failed file's next attempt
+	flush backoff.Policy // a parked folder's next manifest write
+
+	// fatal, set for Once and direct uploads, ends the session on an account refusal instead of
+	// pausing (nobody would be there to see the pause end).
+	fatal func(error)
+
+	mu     sync.Mutex
+	parked map[*folder]*parking
+	live   map[string]*transfer // uploads in flight, by job key (status.go)
+
+	counts struct{ uploaded, skipped, failed atomic.Int64 }
+}
+
+func (a *Agent) newSession(m mode) *session {
+	return &session{
+		a:      a,
+		mode:   m,
+		queue:  newQueue(),
+		sched:  newScheduler(a.now),
+		gate:   newGate(a.now, a.opts.AuthRetry),
+		retry:  backoff.Policy{Base: a.opts.RetryBase, Max: a.opts.RetryMax, Min: a.opts.RetryBase / 2},
+		flush:  backoff.Policy{Base: time.Second, Max: time.Minute, Min: time.Second / 2},
+		parked: map[*folder]*parking{},
+		live:   map[string]*transfer{},
+	}
+}
+
+// Run uploads each file src reports, until ctx is cancelled. On start it resumes interrupted
+// uploads and schedules the retries and refreshes recorded in the manifests. It returns nil on
+// cancellation and an error only when src fails. Build src with [watcher.New] and
+// [Agent.WatchOptions].
+func (a *Agent) Run(ctx context.Context, src Source) error {
+	s := a.newSession(modeRun)
+	if !a.running.CompareAndSwap(nil, s) {
+		return errors.New("agent: Run is already running")
+	}
+	defer a.running.Store(nil)
+	g, ctx := errgroup.WithContext(ctx)
+	ready := make(chan watcher.File, 256)
+	g.Go(func() error { return src.Run(ctx, ready) })
+	g.Go(func() error { s.dispatch(ctx, ready); return nil })
+	g.Go(func() error { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }); return nil })
+	for range a.opts.Workers {
+		g.Go(func() error { s.worker(ctx); return nil })
+	}
+	s.recover(ctx)
+	err := g.Wait()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		return nil
+	}
+	return err
+}
+
+// dispatch turns source output into jobs.
+func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case wf := <-in:
+			f := s.a.folderOf(wf.Root, wf.Path)
+			if f == nil {
+				continue
+			}
+			rel, err := manifest.Rel(f.Path, wf.Path)
+			if err != nil {
+				// Reported once: the watcher emits each version of a file once per run.
+				s.a.log.Error().Str("path", quote(wf.Path)).Err(err).Msg("cannot record this file in the manifest; rename it to upload it")
+				continue
+			}
+			kind := jobNew
+			if wf.Removed {
+				kind = jobRemoved
+			}
+			s.enqueue(job{f: f, rel: rel, abs: wf.Path, size: wf.Size, mtime: wf.ModTime, kind: kind}, false)
+		}
+	}
+}
+
+func (s *session) enqueue(j job, front bool) {
+	s.queue.push(j, front)
+	s.observeQueue()
+}
+
+func (s *session) observeQueue() {
+	if o := s.a.opts.Observer; o != nil {
+		o.QueueDepth(s.queue.len())
+	}
+}
+
+// worker processes jobs until ctx is cancelled.
+func (s *session) worker(ctx context.Context) {
+	for {
+		ok, probe := s.gate.wait(ctx)
+		if !ok {
+			return
+		}
+		j, ok := s.queue.pop(ctx)
+		if !ok {
+			return
+		}
+		if j.flush {
+			s.flushParked(ctx, j.f)
+		} else if !s.hold(j) {
+			e, err := s.process(ctx, j)
+			if j.reply != nil {
+				j.reply(e, err)
+			}
+		}
+		s.queue.done(j.key())
+		if probe {
+			s.gate.endProbe()
+		}
+		s.observeQueue()
+	}
+}
+
+// recover queues, for every folder, the uploads a previous run left unfinished and the retries and
+// refreshes it scheduled, and flags entries whose file is gone.
+func (s *session) recover(ctx context.Context) {
+	for _, f := range s.a.folders {
+		for rel, e := range f.store.Snapshot() {
+			if ctx.Err() != nil {
+				return
+			}
+			abs := filepath.Join(f.Path, filepath.FromSlash(rel))
+			j := job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime}
+			switch {
+			case e.State == manifest.Uploading || e.State == manifest.Processing:
+				j.kind = jobResume
+				s.enqueue(j, true)
+				continue
+			case e.State == manifest.Failed && e.Error != nil && !e.Error.Permanent:
+				j.kind = jobRetry
+				s.later(j, e.NextAttemptAt, false)
+			case e.State == manifest.Uploaded && f.RefreshBeforeExpiry > 0:
+				j.kind = jobRefresh
+				s.later(j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry), false)
+			}
+			if e.Deleted || e.MovedTo != "" {
+				continue
+			}
+			_, err := os.Lstat(abs)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
+			case err == nil && f.MoveTo != "" && e.State == manifest.Uploaded:
+				// Stopped between recording the upload and moving the file: decide moves it now.
+				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRetry}, false)
+			}
+		}
+	}
+}
+
+// later runs j at at: now if at has passed; in Run, from the scheduler; in Once and direct uploads,
+// a time in the future is left for a later run.
+func (s *session) later(j job, at time.Time, outage bool) {
+	if !at.After(s.a.now()) {
+		s.enqueue(j, false)
+		return
+	}
+	if s.mode != modeRun {
+		return
+	}
+	s.sched.add(j, at, outage)
+}
+
+// Status of a running agent: see status.go. Errors of the session's parts are never fatal to it.
+
+// errFolderParked is what an explicit request for a file of a parked folder gets.
+var errFolderParked = errors.New("its folder's manifest cannot be written")
+
+func (s *session) parkedErr(f *folder) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.parked[f]; p != nil {
+		return fmt.Errorf("%w: %w", errFolderParked, p.err)
+	}
+	return nil
+}

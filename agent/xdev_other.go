@@ -1,5 +1,0 @@
-//go:build !unix
-
-package agent
-
-func isCrossDevice(error) bool { return false }
