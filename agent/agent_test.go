@@ -257,4 +257,3 @@ func TestRestartDoesNotUploadAgain(t *testing.T) {
 		t.Errorf("after restart: %+v, emulator media %d → %d; want nothing uploaded", sum, before, len(h.srv.Media()))
 	}
 }
-

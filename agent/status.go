@@ -35,14 +35,14 @@ type Pause struct {
 
 // Status is a snapshot of what a running agent is doing.
 type Status struct {
-	Running   bool              // Run is running; the rest is empty when it is not
-	Paused    *Pause            // nil unless every upload is paused
-	Queued    int               // files queued or in flight
-	Scheduled int               // retries, refreshes and manifest writes waiting for their time
-	InFlight  []Transfer        // sorted by folder and path
-	Parked    map[string]error  // folders whose manifest cannot be written, and why
-	Refused   map[string]error  // configured folders that could not be opened, and why
-	Now       time.Time         // when the snapshot was taken
+	Running   bool             // Run is running; the rest is empty when it is not
+	Paused    *Pause           // nil unless every upload is paused
+	Queued    int              // files queued or in flight
+	Scheduled int              // retries, refreshes and manifest writes waiting for their time
+	InFlight  []Transfer       // sorted by folder and path
+	Parked    map[string]error // folders whose manifest cannot be written, and why
+	Refused   map[string]error // configured folders that could not be opened, and why
+	Now       time.Time        // when the snapshot was taken
 }
 
 // transfer is the live state of one upload in flight, guarded by session.mu.
