@@ -149,45 +149,6 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
-// TestNotCandidates: a FIFO, a symlink to a file outside the folder, a symlinked directory, and a
-// file deleted while it settles never get an entry, and never hang the agent.
-func TestNotCandidates(t *testing.T) {
-	h := newHarness(t, emulator.Faults{})
-	outside := t.TempDir()
-	secret := filepath.Join(outside, "secret.jpg")
-	if err := os.WriteFile(secret, mediagen.JPEG(30, 30, 9), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(secret, filepath.Join(h.dir, "link.jpg")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(outside, filepath.Join(h.dir, "linkdir")); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mkfifo(filepath.Join(h.dir, "pipe.jpg"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.start(h.options())
-	gone := h.write("gone.jpg", mediagen.JPEG(30, 30, 8))
-	if err := os.Remove(gone); err != nil {
-		t.Fatal(err)
-	}
-	h.write("ok.jpg", mediagen.JPEG(30, 30, 7))
-	h.waitFor(manifest.Uploaded, "ok.jpg")
-	time.Sleep(3 * h.settle) // give the others every chance to (wrongly) show up
-	files := h.entries()
-	for _, rel := range []string{"link.jpg", "linkdir/secret.jpg", "pipe.jpg", "gone.jpg"} {
-		if e, ok := files[rel]; ok {
-			t.Errorf("%s has an entry %+v; want none", rel, e)
-		}
-	}
-	for _, mi := range h.srv.Media() {
-		if mi.SHA256 == sum(mediagen.JPEG(30, 30, 9)) {
-			t.Error("a file outside the folder was uploaded through a symlink")
-		}
-	}
-}
-
 // TestPermissionDenied: an unreadable file is recorded as failed (retryable) with the reason, and is
 // uploaded once its permissions are fixed. Root reads everything, so as root the test re-runs itself
 // as the unprivileged user nobody.

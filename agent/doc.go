@@ -1,30 +1,35 @@
-// Package agent is the mediasync pipeline: it takes settled files from the watcher, looks them up in
-// their folder's manifest, uploads what is new or changed, and records the outcome durably.
+// Package agent is the mediasync pipeline: it takes settled files from a [Source] (the watcher),
+// looks them up in their folder's manifest, uploads what is new or changed, and records the outcome
+// durably.
 //
 // # Contract
 //
-//   - Every file a folder's watcher reports ends with one manifest entry: uploaded (with
-//     media_id_string, media_key and expires_at), skipped (with the reason it cannot be uploaded),
-//     or failed (with the error; permanent: false means it is retried later, with growing delays,
-//     across restarts).
+//   - Every file the source reports ends with one manifest entry: uploaded (media_id_string,
+//     media_key, expires_at), skipped (the reason it cannot be uploaded), or failed (the error;
+//     permanent: false means it is retried later on a growing, jittered backoff, across restarts).
 //   - A file is uploaded at most once per (size, mtime, sha256). A file whose bytes did not change is
 //     never uploaded again, even when its mtime did; a file that changed is uploaded again and its
-//     entry replaced. A file that changes while it is being uploaded is uploaded again once it
-//     settles; the first upload is abandoned.
-//   - The manifest is the commit point: a file counts as uploaded only once its entry is durable.
-//     The state of a chunked upload (media id, acknowledged segments) is persisted as it goes, so after
-//     a crash or a stop the upload continues where it was while its media id is valid. The media id is
-//     persisted before FINALIZE, so a restart never finalizes the same file twice.
-//   - Only the one-shot upload of a small image (upload.simple_upload_max) cannot be resumed: a kill
-//     during that single request may leave an unused media id at X, never a second manifest entry.
-//   - A credentials failure pauses every upload with one log line, and uploads resume by themselves
-//     when a later probe succeeds; no file is marked failed because of it.
-//   - A folder whose manifest is corrupt or locked by another agent is refused with a clear error;
-//     the other folders carry on.
+//     entry replaced (a still valid id stays recorded until its successor is). A file that changes
+//     while it is uploaded is uploaded again once it settles. Whether an entry still stands for the
+//     bytes on disk is decided in one pure function (decide.go), from the open file, never the path.
+//   - The manifest is the commit point: nothing counts as uploaded, and no file is moved, before its
+//     entry is durable. A chunked upload's media id is durable before FINALIZE and its progress is
+//     saved as it goes, so a crash or a stop resumes it; only the one-shot upload of a small image
+//     can leave an unused media id at X after a kill, never a second entry.
+//   - An account-level refusal (credentials, scope, credits) pauses every upload with one log line
+//     and marks no file failed; one upload probes on a growing pause and uploads resume by
+//     themselves. When X answers again after an outage, the retries it caused are brought forward.
+//   - A folder whose manifest is corrupt or locked by another agent is refused at [New]; one whose
+//     manifest cannot be written is parked (its work waits in memory, one error line) while the
+//     other folders go on, and resumes when a write succeeds.
 //
-// # Lifecycle
+// # Sessions, time and cancellation
 //
-// [Agent.Run] runs until its context is cancelled: in-flight uploads are abandoned resumably (their
-// state is already in the manifest) and Run returns nil. [Agent.Once] catches up on every folder and
-// returns when nothing is left to do.
+// [Agent.Run], [Agent.Once] and [Agent.UploadFile] each run a session of their own (queue,
+// scheduler, account gate): no mode is shared. [Agent.UploadFile] while Run runs joins Run's
+// queue, at the front. Retries, refreshes and parked manifests' next writes wait in one deadline
+// heap with one timer. All time comes from Options.Now and the runtime's timers, so the state
+// machine runs under testing/synctest with a fake Source. Run returns nil when its context is
+// cancelled: uploads in flight are abandoned resumably. [Agent.Status] reports what a running
+// agent is doing without blocking.
 package agent

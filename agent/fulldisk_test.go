@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -123,3 +124,104 @@ func TestFullDiskRetried(t *testing.T) {
 }
 
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o644) }
+
+// feed is a Source fed by the test.
+type feed chan watcher.File
+
+func (f feed) Run(ctx context.Context, out chan<- watcher.File) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case wf := <-f:
+			select {
+			case out <- wf:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// TestParkedFolderDoesNotStallOthers: with a single worker, a folder whose manifest cannot be
+// written is parked (one clear error) while the other folder's files go on uploading; once the disk
+// has room, the parked folder's upload is recorded (not uploaded again) and its files that waited
+// are uploaded (issue 17: an unwritable manifest held every worker in record() retries).
+func TestParkedFolderDoesNotStallOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := emulatortest.NewInMemory(t, emulator.Options{})
+		up := uploader.New(srv.InMemoryOAuth1Client(), uploader.Options{BaseURL: srv.URL})
+		full, ok := t.TempDir(), t.TempDir()
+		var logs SyncBuffer
+		a, err := New(up, Options{Workers: 1, Folders: []Folder{{Path: full}, {Path: ok}}}, zerolog.New(&logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		disk := &fullDisk{store: a.folders[0].store}
+		disk.full.Store(true)
+		a.folders[0].store = disk
+		src := make(feed)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx, src) }()
+		drop := func(dir, name string, seed int64) {
+			p := dir + "/" + name
+			if err := writeFile(p, mediagen.JPEG(40, 40, seed)); err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := os.Stat(p)
+			src <- watcher.File{Root: dir, Path: p, Size: fi.Size(), ModTime: fi.ModTime()}
+		}
+		drop(full, "a.jpg", 1) // uploaded; recording it fails: the folder parks
+		drop(full, "b.jpg", 2) // held while parked
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for i := range 5 {
+			drop(ok, fmt.Sprintf("%d.jpg", i), int64(10+i))
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		m, err := manifest.Read(manifest.DefaultPath(ok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if e := m.Files[fmt.Sprintf("%d.jpg", i)]; e.State != manifest.Uploaded {
+				t.Errorf("other folder's %d.jpg: %q while the first folder is parked; want uploaded", i, e.State)
+			}
+		}
+		if st := a.Status(); st.Parked[full] == nil {
+			t.Errorf("Status().Parked = %v; want %s with its error", st.Parked, full)
+		}
+		if n := len(srv.Media()); n != 6 {
+			t.Errorf("%d media at X, want 6 (a.jpg, and the other folder's five; b.jpg waits)", n)
+		}
+		disk.full.Store(false)
+		time.Sleep(2 * time.Minute) // the next manifest write, then b.jpg
+		synctest.Wait()
+		fm, err := manifest.Read(manifest.DefaultPath(full))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rel := range []string{"a.jpg", "b.jpg"} {
+			if e := fm.Files[rel]; e.State != manifest.Uploaded {
+				t.Errorf("parked folder's %s: %q after the disk had room; want uploaded", rel, e.State)
+			}
+		}
+		if n := len(srv.Media()); n != 7 {
+			t.Errorf("%d media at X, want 7 (a.jpg not uploaded twice)", n)
+		}
+		out := logs.String()
+		if c := strings.Count(out, "cannot write manifest"); c != 1 {
+			t.Errorf("'cannot write manifest' logged %d times, want once:\n%s", c, out)
+		}
+		if !strings.Contains(out, "manifest written again") {
+			t.Errorf("recovery not logged:\n%s", out)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		a.Close()
+	})
+}

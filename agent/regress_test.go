@@ -10,7 +10,6 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
-	"github.com/mediasync/mediasync/uploader"
 )
 
 // Regression tests from the code review: each failed before its fix.
@@ -45,52 +44,6 @@ func TestUnreadableAtRestartKeepsResume(t *testing.T) {
 	if n != 1 {
 		t.Errorf("the emulator holds %d media with the file's bytes; want 1 (the finalized one resumed)", n)
 	}
-}
-
-// TestChangedWhileQueued: a file re-exported while its first version waits in the queue is uploaded
-// as it is now.
-func TestChangedWhileQueued(t *testing.T) {
-	h := newHarness(t, emulator.Faults{Bandwidth: 1 << 20})
-	opts := h.options()
-	opts.Workers = 1
-	h.start(opts)
-	h.write("busy.mp4", mediagen.MP4(4_000_000, 1)) // keeps the only worker busy for a few seconds
-	time.Sleep(700 * time.Millisecond)
-	h.write("a.jpg", mediagen.JPEG(40, 40, 1)) // settles, queued behind busy.mp4
-	time.Sleep(700 * time.Millisecond)
-	v2 := mediagen.JPEG(90, 90, 2) // re-exported: new size
-	h.write("a.jpg", v2)           // settles again while the first job still waits
-	h.waitEntry("a.jpg", "uploaded with the new bytes", func(e manifest.Entry) bool {
-		return e.State == manifest.Uploaded && e.SHA256 == sum(v2)
-	})
-}
-
-// TestRefreshFailureKeepsValidID: a refresh that fails does not throw away a media id that is still
-// valid for hours; it is retried, and a later refresh replaces the id.
-func TestRefreshFailureKeepsValidID(t *testing.T) {
-	h := newHarness(t, emulator.Faults{})
-	h.up = uploader.New(h.srv.OAuth1Client(), uploader.Options{BaseURL: h.srv.URL, MaxAttempts: 1, MaxBackoff: 10 * time.Millisecond})
-	opts := h.options()
-	opts.Folders[0].RefreshBeforeExpiry = 24*time.Hour - 2*time.Second // due two seconds after upload
-	h.start(opts)
-	h.write("a.jpg", mediagen.JPEG(30, 30, 1))
-	first := h.waitFor(manifest.Uploaded, "a.jpg").Files["a.jpg"]
-	h.srv.SetFaults(emulator.Faults{FailRate: 1, Seed: 1}) // X has a bad minute when the refresh runs
-	deadline := time.Now().Add(30 * time.Second)
-	for h.srv.Stats().Count("POST /2/media/upload", 0) < 2 { // the upload, and a failed refresh
-		if time.Now().After(deadline) {
-			t.Fatal("no refresh attempted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // let the failure be handled
-	if e := h.entries()["a.jpg"]; e.MediaIDString != first.MediaIDString || !e.Usable(time.Now()) {
-		t.Errorf("a failed refresh replaced a media id valid until %s with %s/%q", first.ExpiresAt, e.State, e.MediaIDString)
-	}
-	h.srv.SetFaults(emulator.Faults{})
-	h.waitEntry("a.jpg", "refreshed", func(e manifest.Entry) bool {
-		return e.State == manifest.Uploaded && e.MediaIDString != first.MediaIDString
-	})
 }
 
 // TestDeletedWhileStopped: a file deleted while the agent was not running is flagged deleted.
