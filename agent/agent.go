@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,6 +113,9 @@ type Agent struct {
 	refused map[string]error // the others, by path, with why
 
 	running atomic.Pointer[session] // the session of Run, while it runs
+
+	mu        sync.Mutex
+	watchBase watcher.Options // what WatchOptions was given, for Explain
 }
 
 // folder is one configured folder with its open manifest.
@@ -249,6 +253,9 @@ func (a *Agent) Refused() map[string]error {
 // must never descend (a manifest outside .mediasync, a move target inside the folder, a configured
 // folder nested in another), and a Skip that spares files the manifest already records.
 func (a *Agent) WatchOptions(base watcher.Options) watcher.Options {
+	a.mu.Lock()
+	a.watchBase = base
+	a.mu.Unlock()
 	o := base
 	o.Roots = nil
 	o.Skip = a.known

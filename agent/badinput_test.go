@@ -85,7 +85,7 @@ func TestBadInputs(t *testing.T) {
 		{"iphone.heic", fakeHEIC(), manifest.Skipped, "heic"},
 		{"notes.jpg", []byte("these are my notes, not a photo\n"), manifest.Skipped, "text/plain"},
 		{"random.mp4", bytes.Repeat([]byte{1, 2, 3, 250}, 5000), manifest.Skipped, "octet-stream"},
-		{"too-big.gif", hugeGIF, manifest.Skipped, "too large"},
+		{"too-big.gif", hugeGIF, manifest.Skipped, "over x's 15 mb animated gif limit"},
 		{"corrupt.jpg", corrupt, manifest.Failed, ""},
 		{"fake-video.mp4", noMoov, manifest.Failed, ""},
 	}

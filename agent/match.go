@@ -29,6 +29,17 @@ func Candidate(name string) bool {
 // Matching is case-insensitive, as on the file systems photographers use. With no include patterns,
 // every [Candidate] is included. Exclude wins over include.
 func Matcher(include, exclude []string) (func(rel string) bool, error) {
+	m, err := newMatcher(include, exclude)
+	if err != nil {
+		return nil, err
+	}
+	return func(rel string) bool { return m.why(rel) == "" }, nil
+}
+
+// matcher holds a folder's include and exclude patterns, lowercased.
+type matcher struct{ inc, exc, incRaw, excRaw []string }
+
+func newMatcher(include, exclude []string) (*matcher, error) {
 	inc, err := lowerPatterns(include)
 	if err != nil {
 		return nil, fmt.Errorf("include: %w", err)
@@ -37,16 +48,29 @@ func Matcher(include, exclude []string) (func(rel string) bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exclude: %w", err)
 	}
-	return func(rel string) bool {
-		rel = strings.ToLower(rel)
-		if matchAny(exc, rel) {
-			return false
+	return &matcher{inc: inc, exc: exc, incRaw: include, excRaw: exclude}, nil
+}
+
+// why returns "" when rel is included, else why not, in words for the user.
+func (m *matcher) why(rel string) string {
+	lower := strings.ToLower(rel)
+	if i := matchIndex(m.exc, lower); i >= 0 {
+		return fmt.Sprintf("it matches the folder's exclude pattern %q", m.excRaw[i])
+	}
+	if len(m.inc) == 0 {
+		if Candidate(lower) {
+			return ""
 		}
-		if len(inc) == 0 {
-			return Candidate(rel)
+		ext := path.Ext(lower)
+		if ext == "" {
+			return "its name has no extension, and the folder considers only media file names (jpg, png, gif, webp, tif, mp4, mov, …) unless it has include patterns"
 		}
-		return matchAny(inc, rel)
-	}, nil
+		return fmt.Sprintf("%q is not a media file name extension mediasync considers (jpg, png, gif, webp, bmp, tif, heic, mp4, m4v, mov, webm, ts, srt, vtt); add an include pattern to the folder to consider it", ext)
+	}
+	if matchIndex(m.inc, lower) >= 0 {
+		return ""
+	}
+	return fmt.Sprintf("it matches none of the folder's include patterns %q", m.incRaw)
 }
 
 func lowerPatterns(ps []string) ([]string, error) {
@@ -61,16 +85,17 @@ func lowerPatterns(ps []string) ([]string, error) {
 	return out, nil
 }
 
-func matchAny(patterns []string, rel string) bool {
+// matchIndex returns the index of the first pattern that matches rel, or -1.
+func matchIndex(patterns []string, rel string) int {
 	base := path.Base(rel)
-	for _, p := range patterns {
+	for i, p := range patterns {
 		target := base
 		if strings.Contains(p, "/") {
 			target = rel
 		}
 		if ok, _ := path.Match(p, target); ok {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }

@@ -132,7 +132,11 @@ func (s *session) prepare(j job, prev manifest.Entry, had bool, file *os.File, o
 	if err == nil {
 		m, err = s.a.up.PrepareFile(file, m)
 	}
+	p.media = m
 	if err != nil {
+		if m.Category != "auto" {
+			p.base.MediaCategory = m.Category
+		}
 		return p, err
 	}
 	p.base.MediaType, p.base.MediaCategory = m.Type, m.Category
@@ -288,10 +292,10 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 	}
 	if errors.Is(err, uploader.ErrUnsupported) || errors.Is(err, uploader.ErrTooLarge) || errors.Is(err, uploader.ErrEmpty) {
 		e.State = manifest.Skipped
-		e.Reason = err.Error()
+		e.Reason = reasonText(err, uploader.Media{Name: filepath.Base(j.abs), Size: e.Size, Type: e.MediaType, Category: e.MediaCategory})
 		e.Resume, e.Error = nil, nil
 		s.commit(j, e, func() {
-			log.Info().Str("reason", e.Reason).Msg("skipped")
+			log.Warn().Str("reason", e.Reason).Msg("skipped: it will not be uploaded as it is")
 			s.observe(j, OutcomeSkipped, e.Size, 0)
 		})
 		return e, err

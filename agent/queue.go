@@ -155,6 +155,13 @@ func (q *queue) waitIdle(ctx context.Context) {
 	}
 }
 
+// has reports whether a job for key is queued or in flight.
+func (q *queue) has(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued[key] || q.inflight[key]
+}
+
 // len returns the number of jobs queued or in flight.
 func (q *queue) len() int {
 	q.mu.Lock()

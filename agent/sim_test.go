@@ -417,3 +417,31 @@ func TestSimRefreshFailureKeepsValidID(t *testing.T) {
 		}
 	})
 }
+
+// TestSimExplainLive: a running agent explains what it is doing with each file: uploading (segments
+// sent so far), queued behind it, and uploaded afterwards.
+func TestSimExplainLive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simOptions{faults: emulator.Faults{Latency: time.Second}, configure: func(o *agent.Options) {
+			o.Workers = 1
+		}})
+		video := mediagen.MP4(10<<20, 1) // three 4 MiB segments, a second each
+		s.drop(0, "clip.mp4", video)
+		s.drop(0, "next.jpg", mediagen.JPEG(20, 20, 2))
+		time.Sleep(1500 * time.Millisecond) // INIT answered, the first segment in flight
+		synctest.Wait()
+		up := s.ag.Explain(filepath.Join(s.dirs[0], "clip.mp4"))
+		if up.Verdict != agent.VerdictUploading || up.Transfer == nil || !strings.Contains(up.Why, "of 3 segments") {
+			t.Errorf("clip.mp4 in flight: %s %q %+v; want uploading, n of 3 segments", up.Verdict, up.Why, up.Transfer)
+		}
+		q := s.ag.Explain(filepath.Join(s.dirs[0], "next.jpg"))
+		if q.Verdict != agent.VerdictWaiting || !strings.Contains(q.Why, "queued") {
+			t.Errorf("next.jpg behind it: %s %q; want waiting, queued", q.Verdict, q.Why)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if d := s.ag.Explain(filepath.Join(s.dirs[0], "clip.mp4")); d.Verdict != agent.VerdictUploaded {
+			t.Errorf("clip.mp4 afterwards: %s %q; want uploaded", d.Verdict, d.Why)
+		}
+	})
+}

@@ -11,6 +11,8 @@
 #                       3  → not uploaded (yet): the agent may still be uploading it, so poll `get` every
 #                            -i seconds for up to -w seconds; then upload it now with `mediasync upload`.
 #                       4  → the media id has expired: upload it again with `mediasync upload`, then get.
+#                       5  → it will not be uploaded as it is (skipped, or refused for good): give up on
+#                            this post; `mediasync explain FILE` says why and what to do.
 #
 # Options:
 #   -c CONFIG   mediasync configuration file (passed as --config; default: mediasync's own search)
@@ -141,6 +143,10 @@ media_id() {
 				return 3
 			fi
 			log "$file: media id expired; uploading it again"
+			;;
+		5)
+			log "$file: will not be uploaded as it is; 'mediasync explain $file' says why"
+			return 3
 			;;
 		*)
 			log "$file: mediasync get failed (exit $status)"

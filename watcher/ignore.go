@@ -48,33 +48,41 @@ var ignoredSuffixes = []string{
 // case-insensitively too; an invalid pattern matches nothing (New rejects
 // them).
 func Ignored(name string, extra []string) bool {
+	_, ok := IgnoredBy(name, extra)
+	return ok
+}
+
+// IgnoredBy is [Ignored] that also names the rule that matched, in words fit for a user
+// ("hidden (starts with \".\")", "ends in .part: a file still being written", "the ignore
+// pattern \"*.xmp\"").
+func IgnoredBy(name string, extra []string) (rule string, ok bool) {
 	if name == "" || name == "." || name == ".." {
-		return true
+		return "not a file name", true
 	}
 	if name[0] == '.' {
-		return true
+		return `hidden (the name starts with ".")`, true
 	}
 	lower := strings.ToLower(name)
 	if ignoredNames[lower] {
-		return true
+		return fmt.Sprintf("%q, an operating system or NAS file", name), true
 	}
 	if strings.HasPrefix(lower, "~$") {
-		return true
+		return `starts with "~$": an Office lock file`, true
 	}
 	if len(lower) >= 2 && lower[0] == '#' && lower[len(lower)-1] == '#' {
-		return true
+		return `"#…#": an editor's autosave file`, true
 	}
 	for _, s := range ignoredSuffixes {
 		if strings.HasSuffix(lower, s) {
-			return true
+			return fmt.Sprintf("ends in %q: a temporary, partial or backup file (it is picked up once renamed to its final name)", s), true
 		}
 	}
 	for _, p := range extra {
 		if ok, err := path.Match(strings.ToLower(p), lower); err == nil && ok {
-			return true
+			return fmt.Sprintf("the watch.ignore pattern %q", p), true
 		}
 	}
-	return false
+	return "", false
 }
 
 // lowerPatterns validates extra ignore patterns and returns them lowercased,

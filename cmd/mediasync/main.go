@@ -25,6 +25,7 @@ const (
 	exitUsage       = 2
 	exitNotFound    = 3
 	exitExpired     = 4
+	exitWillNot     = 5 // get: skipped, or failed permanently: will not be uploaded as it is
 	exitInterrupted = 130
 )
 
@@ -115,6 +116,7 @@ Try it with nothing to set up:  mediasync demo`,
 		a.uploadCmd(),
 		a.statusCmd(),
 		a.getCmd(),
+		a.explainCmd(),
 		a.checkCmd(),
 		a.emulateCmd(),
 		a.demoCmd(),

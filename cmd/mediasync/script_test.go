@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"testing"
 
@@ -53,8 +54,19 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkmedia":  cmdMkmedia,
 			"exitcode": cmdExitcode,
+			"settime":  cmdSettime,
 		},
 	})
+}
+
+// settime FILE RFC3339: sets FILE's modification (and access) time.
+func cmdSettime(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: settime FILE RFC3339")
+	}
+	t, err := time.Parse(time.RFC3339, args[1])
+	ts.Check(err)
+	ts.Check(os.Chtimes(ts.MkAbs(args[0]), t, t))
 }
 
 // mkmedia KIND FILE [ARG]: writes a real jpeg (ARG = seed), png (ARG = side in pixels), gif or mp4
