@@ -151,9 +151,9 @@ type Store struct {
 	err    error // what reading the file at st gave, when not a token
 
 	// refresh state, guarded by sem
-	failures   int           // consecutive transient refresh failures
-	retryAt    time.Time     // no refresh attempt before this
-	refused    string        // refresh token the token endpoint refused the client for (ReasonClient)
+	failures   int       // consecutive transient refresh failures
+	retryAt    time.Time // no refresh attempt before this
+	refused    string    // refresh token the token endpoint refused the client for (ReasonClient)
 	refusedErr *LoginRequiredError
 	pending    *Token    // a refreshed pair that could not be written yet; never used before it is
 	forcedAt   time.Time // last refresh forced by a 401
