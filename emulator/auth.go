@@ -37,10 +37,14 @@ func (s *Server) authenticate(c *call, am authMode) *authFailure {
 		if am != authOAuth1OrBearer {
 			return &authFailure{status: http.StatusForbidden, code: 220, msg: "Your credentials do not allow access to this resource.", reason: "bearer token on a user-context endpoint"}
 		}
-		if s.creds.BearerToken == "" || !constantEqual(strings.TrimSpace(tok), s.creds.BearerToken) {
-			return &authFailure{status: http.StatusUnauthorized, code: 89, msg: "Invalid or expired token.", reason: "unknown bearer token"}
+		tok = strings.TrimSpace(tok)
+		if s.creds.BearerToken != "" && constantEqual(tok, s.creds.BearerToken) {
+			return nil
 		}
-		return nil
+		if s.oauth2.opts.ClientID != "" {
+			return s.oauth2.checkAccess(tok, c.endpoint)
+		}
+		return &authFailure{status: http.StatusUnauthorized, code: 89, msg: "Invalid or expired token.", reason: "unknown bearer token"}
 	}
 	or := &oauthRequest{method: r.Method, baseURI: requestBaseURI(r), query: r.URL.Query(), form: c.form}
 	if h != "" {

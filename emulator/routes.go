@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /_emulator/faults", s.adminGetFaults)
 	mux.HandleFunc("POST /_emulator/faults", s.adminSetFaults)
 	mux.HandleFunc("POST /_emulator/reset", s.adminReset)
+	s.oauth2.routes(mux, s)
 	s.mux = mux
 }
 
@@ -129,6 +130,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 	}
 	if ae := s.authenticate(c, am); ae != nil {
 		s.log.Debug().Str("path", r.URL.Path).Str("reason", ae.reason).Msg("request refused")
+		if ae.plain && ver == v2 {
+			c.problem(ae.status, http.StatusText(ae.status), ae.msg, "about:blank")
+			return
+		}
 		c.errorCode(ae.status, ae.code, ae.msg)
 		return
 	}

@@ -54,6 +54,7 @@ type Options struct {
 	StoreDir    string // segment bytes are stored here; "" = a temp dir removed by Close
 	InMemory    bool   // keep bytes in memory (tests); StoreDir is then unused
 	Log         zerolog.Logger
+	OAuth2      OAuth2Options // the OAuth 2.0 authorization server; zero = off
 }
 
 // MediaInfo describes one media id as the emulator holds it.
@@ -108,6 +109,7 @@ type Server struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	verifier *oauthVerifier
+	oauth2   *oauth2Server
 	mux      *http.ServeMux
 
 	// finalizingHook, if set (tests), runs when a FINALIZE has marked its
@@ -132,6 +134,9 @@ func New(opts Options) (*Server, error) {
 	if err := opts.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("new emulator: %w", err)
 	}
+	if err := opts.OAuth2.Validate(); err != nil {
+		return nil, fmt.Errorf("new emulator: %w", err)
+	}
 	c := opts.Credentials
 	if c.ConsumerKey == "" || c.ConsumerSecret == "" || c.AccessToken == "" || c.AccessTokenSecret == "" {
 		return nil, errors.New("new emulator: credentials need a consumer key and secret and an access token and secret")
@@ -150,6 +155,7 @@ func New(opts Options) (*Server, error) {
 		buckets:  make(map[string]*bucket),
 	}
 	s.verifier = newOAuthVerifier(func() time.Time { return s.now() })
+	s.oauth2 = newOAuth2Server(opts.OAuth2, func() time.Time { return s.now() })
 	if !s.inMemory {
 		if s.storeDir == "" {
 			dir, err := os.MkdirTemp("", "mediasync-emulator-*")
