@@ -130,7 +130,7 @@ type o2code struct {
 
 type o2grant struct {
 	info        OAuth2Grant
-	seq         int  // pair number: 0 from the code, then one per refresh
+	seq         int // pair number: 0 from the code, then one per refresh
 	current     string
 	previous    string
 	currentUsed bool // the pair of seq has been used (its access token or its refresh token)
