@@ -63,6 +63,7 @@ func newEnv(t *testing.T, lifetime time.Duration, secret string) *env {
 	logs := &syncBuffer{}
 	emu := emulatortest.NewServer(t, emulator.Options{
 		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
+		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands
 		Log:    zerolog.New(logs).Level(zerolog.DebugLevel),
 	})
 	a, tk, rv := auth.Endpoints(emu.URL)

@@ -97,7 +97,8 @@ type OAuth2Grant struct {
 	// LostAnswer is set when the grant died of a reuse of the refresh token just before the current
 	// one while the pair that replaced it had never been used: the client sent the refresh, the
 	// answer never got into its store (a crash, a lost connection), and it tried again with the old
-	// token. Any other reuse (two clients spending one token) is a client bug.
+	// token; or two clients spent the same token within moments of each other. Any other reuse is
+	// a client that kept a spent token.
 	LostAnswer bool `json:"lost_answer,omitempty"`
 }
 
