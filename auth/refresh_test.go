@@ -100,12 +100,12 @@ func tokensOf(t *testing.T, path string, seen map[string]bool) {
 	}
 }
 
-// TestOAuthRefreshRotation: an hour of requests from three goroutines with 2-second access
-// tokens: 2000 rotations, every request authorised, the grant never refused (a refresh token
+// TestOAuthRefreshRotation: 20 minutes of requests from three goroutines with 2-second access
+// tokens: 600 rotations, every request authorised, the grant never refused (a refresh token
 // spent twice would have revoked it), and the refreshes made at use, never early.
 func TestOAuthRefreshRotation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const lifetime, span, step = 2 * time.Second, time.Hour, 500 * time.Millisecond
+		const lifetime, span, step = 2 * time.Second, 20 * time.Minute, 500 * time.Millisecond
 		e := newMemEnv(t, lifetime)
 		e.login(t)
 		st := auth.NewStore(e.path, e.log)
