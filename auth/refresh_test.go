@@ -31,17 +31,23 @@ type memEnv struct {
 
 func newMemEnv(t *testing.T, lifetime time.Duration) *memEnv {
 	t.Helper()
+	return newMemEnvSecret(t, lifetime, "")
+}
+
+// newMemEnvSecret is newMemEnv with a confidential client when secret is not "".
+func newMemEnvSecret(t *testing.T, lifetime time.Duration, secret string) *memEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	redirect := "http://127.0.0.1:1/callback" // never listened on: the code is pasted
 	emu := emulatortest.NewInMemory(t, emulator.Options{
-		OAuth2: emulator.OAuth2Options{ClientID: testClientID, RedirectURL: redirect, TokenLifetime: lifetime},
+		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
 		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands
 		Log:    zerolog.New(logs).Level(zerolog.DebugLevel),
 	})
 	a, tk, rv := auth.Endpoints(emu.URL)
 	return &memEnv{
 		emu:  emu,
-		cfg:  auth.Config{ClientID: testClientID, AuthURL: a, TokenURL: tk, RevokeURL: rv, RedirectURL: redirect},
+		cfg:  auth.Config{ClientID: testClientID, ClientSecret: secret, AuthURL: a, TokenURL: tk, RevokeURL: rv, RedirectURL: redirect},
 		path: t.TempDir() + "/token.json",
 		logs: logs,
 		log:  zerolog.New(logs).Level(zerolog.DebugLevel),
@@ -374,4 +380,38 @@ func TestOAuthNoTokenFile(t *testing.T) {
 	if !errors.As(err, &le) || le.Reason != auth.ReasonNoToken || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("users/me without a token file = %v, want LoginRequired (no token)", err)
 	}
+}
+
+// TestOAuthClientRefusedKeepsGrant: a wrong client secret makes the token endpoint refuse the
+// client (invalid_client) before it looks at the grant: the error says to fix the client
+// configuration, the refresh token stays in the file, no further token request is made for it, and
+// a transport with the right secret refreshes the same grant.
+func TestOAuthClientRefusedKeepsGrant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newMemEnvSecret(t, 10*time.Second, "right-secret")
+		first := e.login(t)
+		bad := e.transport(auth.NewStore(e.path, e.log))
+		bad.Config.ClientSecret = "wrong-secret"
+		hc := &http.Client{Transport: bad}
+		time.Sleep(10 * time.Second)
+		_, err := e.me(t, hc)
+		var le *auth.LoginRequiredError
+		if !errors.As(err, &le) || le.Reason != auth.ReasonClient || !strings.Contains(err.Error(), "client_secret") {
+			t.Fatalf("users/me with a wrong secret = %v, want LoginRequired (client)", err)
+		}
+		calls := e.emu.Stats().Count("POST /2/oauth2/token", 0)
+		if _, err := e.me(t, hc); !auth.IsLoginRequired(err) || e.emu.Stats().Count("POST /2/oauth2/token", 0) != calls {
+			t.Errorf("second request: %v, %d more token requests; want the same error without one", err, e.emu.Stats().Count("POST /2/oauth2/token", 0)-calls)
+		}
+		if tok, _ := auth.NewStore(e.path, zerolog.Nop()).Load(); tok == nil || tok.RefreshToken != first.RefreshToken || tok.Invalid != "" {
+			t.Errorf("token file after the refused client = %v, want the grant untouched", tok)
+		}
+		good := &http.Client{Transport: e.transport(auth.NewStore(e.path, e.log))}
+		if code, err := e.me(t, good); err != nil || code != 200 {
+			t.Fatalf("users/me with the right secret = %d, %v", code, err)
+		}
+		if g := e.emu.OAuth2Grants(); g[0].Revoked != "" || g[0].Refreshes != 1 {
+			t.Errorf("grant = %+v, want alive and refreshed once", g[0])
+		}
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/auth"
+	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
@@ -86,6 +87,23 @@ func (p *pasteWriter) String() string {
 	return p.buf.String()
 }
 
+// oauthLogin runs 'mediasync --config cfgPath auth login --no-browser' as a user at a terminal
+// would (opening the printed URL elsewhere and pasting the address the browser ended on) and returns
+// its output.
+func oauthLogin(t *testing.T, cfgPath string) string {
+	t.Helper()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	out := &pasteWriter{t: t, stdin: pw}
+	var errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if code := Main(ctx, []string{"--config", cfgPath, "auth", "login", "--no-browser"}, pr, out, &errb); code != 0 {
+		t.Fatalf("auth login = %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	return out.String()
+}
+
 // TestAuthCommands: 'auth login --no-browser' completes from a script (the redirect pasted on
 // stdin), 'auth status' shows the login without a token, 'upload' uses the grant through
 // auth.Transport, 'auth logout' revokes it and removes the file, and 'auth status' then exits 1.
@@ -105,16 +123,22 @@ func TestAuthCommands(t *testing.T) {
 		return code, errb.String()
 	}
 
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	out := &pasteWriter{t: t, stdin: pw}
-	if code, stderr := run(pr, out, "auth", "login", "--no-browser"); code != 0 {
-		t.Fatalf("auth login = %d\n%s\n%s", code, out.String(), stderr)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
 	}
+	probe := loginProbe(cfg, zerolog.Nop())
+	if err := probe(t.Context()); !auth.IsLoginRequired(err) {
+		t.Errorf("login probe before the login = %v, want LoginRequired", err)
+	}
+	out := oauthLogin(t, cfgPath)
 	for _, want := range []string{"paste it here", "Logged in. Scopes: media.write users.read tweet.read offline.access", "Authorized as @mediasync_emulator"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("auth login output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("auth login output lacks %q:\n%s", want, out)
 		}
+	}
+	if err := probe(t.Context()); err != nil {
+		t.Errorf("login probe after the login = %v, want nil", err)
 	}
 	tok, err := auth.NewStore(tokenFile, zerolog.Nop()).Load()
 	if err != nil {
@@ -130,7 +154,7 @@ func TestAuthCommands(t *testing.T) {
 			t.Errorf("auth status lacks %q:\n%s", want, status.String())
 		}
 	}
-	if strings.Contains(out.String()+status.String(), tok.AccessToken) || strings.Contains(out.String()+status.String(), tok.RefreshToken) {
+	if strings.Contains(out+status.String(), tok.AccessToken) || strings.Contains(out+status.String(), tok.RefreshToken) {
 		t.Error("a token was printed")
 	}
 
@@ -159,6 +183,9 @@ func TestAuthCommands(t *testing.T) {
 	status.Reset()
 	if code, _ := run(strings.NewReader(""), &status, "auth", "status"); code != 1 || !strings.Contains(status.String(), "login         needed") {
 		t.Errorf("auth status after logout = %d\n%s", code, status.String())
+	}
+	if err := probe(t.Context()); !auth.IsLoginRequired(err) {
+		t.Errorf("login probe after logout = %v, want LoginRequired", err)
 	}
 	// Uploading now fails with the login advice, not a generic 401.
 	var up2 bytes.Buffer
