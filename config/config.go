@@ -28,6 +28,9 @@ type API struct {
 	Version string `yaml:"version" json:"version"`   // "v2" | "v1.1"
 	BaseURL string `yaml:"base_url" json:"base_url"` // "" = the default of Version (resolved by Load and Validate)
 	Auth    string `yaml:"auth" json:"auth"`         // "oauth1" | "oauth2" (v2 only)
+	// RedirectURL is the loopback callback of `mediasync auth login` (OAuth 2.0); it must equal a
+	// callback URI registered for the app in X's developer portal.
+	RedirectURL string `yaml:"redirect_url" json:"redirect_url"`
 }
 
 // Credentials are the OAuth secrets. Empty ones are filled by Load from the
@@ -38,6 +41,14 @@ type Credentials struct {
 	AccessToken       Secret `yaml:"access_token" json:"access_token"`
 	AccessTokenSecret Secret `yaml:"access_token_secret" json:"access_token_secret"`
 	BearerToken       Secret `yaml:"bearer_token" json:"bearer_token"`
+	// ClientID and ClientSecret are the OAuth 2.0 client (the app's "OAuth 2.0 Client ID and
+	// Client Secret"; the secret only for a confidential client). With api.auth oauth2 and no
+	// bearer_token, requests use the grant `mediasync auth login` stored in TokenFile.
+	ClientID     Secret `yaml:"client_id" json:"client_id"`
+	ClientSecret Secret `yaml:"client_secret" json:"client_secret"`
+	// TokenFile holds the OAuth 2.0 grant; "" resolves to <user config dir>/mediasync/token.json,
+	// a relative path to the config file's directory.
+	TokenFile string `yaml:"token_file" json:"token_file"`
 
 	// unset names, per credential, the ${VAR} references of the file that
 	// were not set, so Missing can name them. nil for a config built in code.
@@ -109,6 +120,11 @@ const (
 	DefaultBaseURLV2  = "https://api.x.com"
 	DefaultBaseURLV11 = "https://upload.twitter.com"
 
+	// DefaultRedirectURL is the default api.redirect_url.
+	DefaultRedirectURL = "http://127.0.0.1:8765/callback"
+	// TokenFileName is the default token file's name, in the user config dir's mediasync/.
+	TokenFileName = "token.json"
+
 	// ManifestDir is the directory, inside each folder, that holds the
 	// default manifest; the watcher never descends into it.
 	ManifestDir = ".mediasync"
@@ -160,7 +176,7 @@ var AltTextModes = []string{"none", "sidecar", "embedded", "auto"}
 // no credentials, base_url still "" (it resolves from api.version).
 func Default() Config {
 	return Config{
-		API: API{Version: VersionV2, Auth: AuthOAuth1},
+		API: API{Version: VersionV2, Auth: AuthOAuth1, RedirectURL: DefaultRedirectURL},
 		Upload: Upload{
 			Workers:           2,
 			ChunkSize:         4 << 20,

@@ -41,7 +41,12 @@
 // before the value is parsed, so "workers: ${WORKERS:-2}" works. After
 // expansion, every empty credential is filled from MEDIASYNC_CONSUMER_KEY,
 // MEDIASYNC_CONSUMER_SECRET, MEDIASYNC_ACCESS_TOKEN,
-// MEDIASYNC_ACCESS_TOKEN_SECRET or MEDIASYNC_BEARER_TOKEN.
+// MEDIASYNC_ACCESS_TOKEN_SECRET, MEDIASYNC_BEARER_TOKEN, MEDIASYNC_CLIENT_ID
+// or MEDIASYNC_CLIENT_SECRET. With api.auth oauth2 a bearer_token, when set,
+// wins; otherwise client_id names the OAuth 2.0 client whose grant
+// `mediasync auth login` stores in credentials.token_file (resolved by
+// Validate: "" = <user config dir>/mediasync/token.json, relative = beside
+// the config file).
 // [Credentials.Missing] names what is still missing, including unset
 // variables the file referenced.
 //

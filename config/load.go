@@ -30,7 +30,7 @@ type meta struct {
 }
 
 // credential names, in Credentials field order.
-const numCreds = 5
+const numCreds = 7
 
 var credKeys = [numCreds]struct{ key, env string }{
 	{"consumer_key", "MEDIASYNC_CONSUMER_KEY"},
@@ -38,10 +38,12 @@ var credKeys = [numCreds]struct{ key, env string }{
 	{"access_token", "MEDIASYNC_ACCESS_TOKEN"},
 	{"access_token_secret", "MEDIASYNC_ACCESS_TOKEN_SECRET"},
 	{"bearer_token", "MEDIASYNC_BEARER_TOKEN"},
+	{"client_id", "MEDIASYNC_CLIENT_ID"},
+	{"client_secret", "MEDIASYNC_CLIENT_SECRET"},
 }
 
 func (c *Credentials) field(i int) *Secret {
-	return [numCreds]*Secret{&c.ConsumerKey, &c.ConsumerSecret, &c.AccessToken, &c.AccessTokenSecret, &c.BearerToken}[i]
+	return [numCreds]*Secret{&c.ConsumerKey, &c.ConsumerSecret, &c.AccessToken, &c.AccessTokenSecret, &c.BearerToken, &c.ClientID, &c.ClientSecret}[i]
 }
 
 // fillFromEnv sets every empty credential from its MEDIASYNC_* variable.

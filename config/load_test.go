@@ -34,6 +34,7 @@ func testEnv(t *testing.T) {
 	t.Setenv("MEDIASYNC_TEST_ATS", "ats-value")
 	t.Setenv("MEDIASYNC_TEST_BEARER", "bearer-value")
 	t.Setenv("HOME", "/home/editor")
+	t.Setenv("XDG_CONFIG_HOME", "") // the default token file is then /home/editor/.config/mediasync/token.json
 }
 
 func checkGolden(t *testing.T, path string, got []byte) {
@@ -230,6 +231,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 	got := *cfg
 	got.Source, got.meta, got.Credentials = "", nil, Credentials{}
+	want.Credentials = Credentials{}
 	if !reflect.DeepEqual(normalize(got), normalize(want)) {
 		t.Errorf("example differs from the defaults:\n got %+v\nwant %+v", got, want)
 	}
@@ -358,7 +360,8 @@ func TestMissing(t *testing.T) {
 			"access_token (or MEDIASYNC_ACCESS_TOKEN)", "access_token_secret (or MEDIASYNC_ACCESS_TOKEN_SECRET)"}},
 		{"own variable unset", "credentials:\n  consumer_key: ${MY_UNSET_KEY}\n  consumer_secret: ${MEDIASYNC_TEST_SET}\n  access_token: t\n  access_token_secret: ${MEDIASYNC_ACCESS_TOKEN_SECRET}\n",
 			[]string{"consumer_key (${MY_UNSET_KEY} is not set; or set MEDIASYNC_CONSUMER_KEY)", "access_token_secret (or MEDIASYNC_ACCESS_TOKEN_SECRET)"}},
-		{"oauth2 needs only the bearer token", "api: {auth: oauth2}\ncredentials: {consumer_key: k}\n", []string{"bearer_token (or MEDIASYNC_BEARER_TOKEN)"}},
+		{"oauth2 needs the client id", "api: {auth: oauth2}\ncredentials: {consumer_key: k}\n", []string{"client_id (or MEDIASYNC_CLIENT_ID)"}},
+		{"oauth2 client id set", "api: {auth: oauth2}\ncredentials: {client_id: cid}\n", nil},
 		{"oauth2 bearer set", "api: {auth: oauth2}\ncredentials: {bearer_token: \"${MEDIASYNC_TEST_SET}\"}\n", nil},
 	}
 	for _, tt := range tests {
@@ -557,5 +560,28 @@ func BenchmarkLoad(b *testing.B) {
 				_, _ = Load(file)
 			}
 		})
+	}
+}
+
+func TestConfigTokenFile(t *testing.T) {
+	testEnv(t)
+	dir := t.TempDir()
+	for _, tt := range []struct{ value, want string }{
+		{"", "/home/editor/.config/mediasync/token.json"},
+		{"tokens/x.json", filepath.Join(dir, "tokens/x.json")},
+		{"~/tok.json", "/home/editor/tok.json"},
+		{"/var/lib/mediasync/token.json", "/var/lib/mediasync/token.json"},
+	} {
+		path := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(path, []byte("api: {auth: oauth2}\ncredentials:\n  client_id: cid\n  token_file: \""+tt.value+"\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(path)
+		if err != nil {
+			t.Fatalf("Load(token_file %q): %v", tt.value, err)
+		}
+		if cfg.Credentials.TokenFile != tt.want {
+			t.Errorf("token_file %q resolved to %q, want %q", tt.value, cfg.Credentials.TokenFile, tt.want)
+		}
 	}
 }

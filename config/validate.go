@@ -76,6 +76,11 @@ func (c *Config) validateAPI(k *checker) {
 	if oneOf(k, "api.auth", a.Auth, AuthOAuth1, AuthOAuth2) && a.Auth == AuthOAuth2 && a.Version == VersionV11 {
 		k.add("api.auth", "oauth2 needs api.version v2 (v1.1 speaks OAuth 1.0a only)")
 	}
+	if a.RedirectURL == "" {
+		a.RedirectURL = DefaultRedirectURL
+	} else if msg := checkRedirectURL(a.RedirectURL); msg != "" {
+		k.add("api.redirect_url", "%s", msg)
+	}
 	if a.BaseURL == "" {
 		if versionOK {
 			a.BaseURL = map[string]string{VersionV2: DefaultBaseURLV2, VersionV11: DefaultBaseURLV11}[a.Version]
@@ -137,6 +142,31 @@ func quotableURL(u *url.URL) string {
 	return b.String()
 }
 
+// checkRedirectURL returns what is wrong with an OAuth 2.0 loopback
+// callback: it must be http:// on a loopback host with a port, because X
+// sends the browser there and `auth login` must be listening.
+func checkRedirectURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "is not a valid URL"
+	}
+	q := quotableURL(u)
+	switch {
+	case u.Scheme != "http":
+		return fmt.Sprintf("%q must start with http:// (a loopback callback such as %s, registered for the app in the developer portal)", q, DefaultRedirectURL)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Sprintf("%q must not have a user, query or fragment", q)
+	case u.Port() == "":
+		return fmt.Sprintf("%q needs a port, e.g. %s", q, DefaultRedirectURL)
+	case !isLoopback(u.Hostname()):
+		return fmt.Sprintf("%q must name a loopback host (127.0.0.1, [::1] or localhost): `mediasync auth login` listens there", q)
+	}
+	if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("%q has an invalid port", q)
+	}
+	return ""
+}
+
 // validateCredentials refuses credentials with surrounding whitespace or
 // control characters: no OAuth token has them, and a copy-paste slip
 // would otherwise surface as X's opaque "32 Could not authenticate you".
@@ -148,6 +178,33 @@ func (c *Config) validateCredentials(k *checker) {
 			k.add("credentials."+key.key, "has surrounding whitespace or a control character (a copy-paste slip?); check the value or %s", key.env)
 		}
 	}
+	c.resolveTokenFile(k)
+}
+
+// resolveTokenFile makes credentials.token_file absolute: "" is
+// <user config dir>/mediasync/token.json (left "" when there is no user
+// config dir; the auth commands then say so), "~/" is expanded, a relative
+// path is taken relative to the config file's directory.
+func (c *Config) resolveTokenFile(k *checker) {
+	cr := &c.Credentials
+	if cr.TokenFile == "" {
+		if dir, err := os.UserConfigDir(); err == nil {
+			cr.TokenFile = filepath.Join(dir, "mediasync", TokenFileName)
+		}
+		return
+	}
+	base := ""
+	if c.Source != "" {
+		if abs, err := filepath.Abs(filepath.Dir(c.Source)); err == nil {
+			base = abs
+		}
+	}
+	p, msg := resolvePath(cr.TokenFile, base)
+	if msg != "" {
+		k.add("credentials.token_file", "%s", msg)
+		return
+	}
+	cr.TokenFile = p
 }
 
 func (c *Config) validateUpload(k *checker) {

@@ -97,6 +97,14 @@ func TestValidateInCode(t *testing.T) {
 			c.Credentials.BearerToken = " pa55word"
 		}, []string{"credentials.consumer_secret: has surrounding whitespace", "credentials.bearer_token: has surrounding whitespace"}},
 		{"version spelled as a number", func(c *Config) { c.API.Version = "1.1" }, []string{`api.version: "1.1" is not a version; write v2 or v1.1`}},
+		{"redirect_url on another host", func(c *Config) { c.API.RedirectURL = "http://nas.lan:8765/callback" },
+			[]string{`api.redirect_url: "http://nas.lan:8765/callback" must name a loopback host`}},
+		{"redirect_url over https", func(c *Config) { c.API.RedirectURL = "https://127.0.0.1:8765/callback" }, []string{"must start with http://"}},
+		{"redirect_url without a port", func(c *Config) { c.API.RedirectURL = "http://localhost/callback" }, []string{"needs a port"}},
+		{"redirect_url with a query quoted without it", func(c *Config) { c.API.RedirectURL = "http://[::1]:9000/cb?x=pa55word" },
+			[]string{`api.redirect_url: "http://[::1]:9000/cb" must not have`}},
+		{"redirect_url on another loopback port", func(c *Config) { c.API.RedirectURL = "http://localhost:9000/cb" }, nil},
+		{"token_file relative without a config file", func(c *Config) { c.Credentials.TokenFile = "token.json" }, []string{`credentials.token_file: "token.json" is not an absolute path`}},
 
 		// base_url messages quote scheme://host/path only: a query, fragment,
 		// user info or opaque part may hold a token.

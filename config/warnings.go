@@ -34,7 +34,7 @@ func (c *Config) Warnings() []string {
 	if c.meta != nil {
 		used := []int{0, 1, 2, 3}
 		if c.API.Auth == AuthOAuth2 {
-			used = []int{4}
+			used = []int{4, 5, 6}
 		}
 		for i, k := range credKeys {
 			kp := "credentials." + k.key
@@ -75,11 +75,17 @@ func isLoopback(host string) bool {
 // ${VAR} that is not set, it names that too: "consumer_key (${MY_KEY} is
 // not set; or set MEDIASYNC_CONSUMER_KEY)". OAuth 1.0a (v1.1, or v2 with
 // auth oauth1) needs the consumer key and secret and the access token and
-// secret; v2 with oauth2 needs the bearer token. Nil when none is missing.
+// secret; v2 with oauth2 needs either a fixed bearer token (which then wins)
+// or the client id (the grant itself is in the token file, which
+// `mediasync auth login` writes; whether it exists is not checked here).
+// Nil when none is missing.
 func (c Credentials) Missing(version, auth string) []string {
 	need := []int{0, 1, 2, 3}
 	if auth == AuthOAuth2 && version != VersionV11 {
-		need = []int{4}
+		if c.BearerToken != "" {
+			return nil
+		}
+		need = []int{5}
 	}
 	var out []string
 	for _, i := range need {

@@ -11,8 +11,12 @@
 //   - v1.1: POST /1.1/media/upload.json (simple upload, INIT, APPEND,
 //     FINALIZE), GET /1.1/media/upload.json?command=STATUS,
 //     POST /1.1/media/metadata/create.json, GET /1.1/account/verify_credentials.json.
+//   - OAuth 2.0 (Options.OAuth2, off when its ClientID is ""; oauth2.go):
+//     GET /i/oauth2/authorize, POST /2/oauth2/token, POST /2/oauth2/revoke.
 //   - admin: GET /_emulator/media, GET /_emulator/media/{id},
-//     GET /_emulator/stats, GET and POST /_emulator/faults, POST /_emulator/reset.
+//     GET /_emulator/stats, GET and POST /_emulator/faults, POST /_emulator/reset,
+//     GET /_emulator/oauth2, POST /_emulator/oauth2/revoke-all,
+//     POST /_emulator/oauth2/token-fault.
 //
 // Answers have X's status codes, JSON shapes and headers as recorded from the
 // real service (v1.1 INIT 202, APPEND 204 with an empty body, FINALIZE 201 or
@@ -34,7 +38,14 @@
 // are signed, multipart and JSON bodies never; a timestamp more than 15 minutes
 // off is refused with code 135, a reused nonce and a wrong key, token or
 // signature with 401 code 32. v2 endpoints also take the configured OAuth 2.0
-// bearer token. Secrets are never logged.
+// bearer token, and the access tokens of the OAuth 2.0 server: the
+// Authorization Code flow with PKCE S256 (verified by this package's own
+// SHA-256 code), public and confidential clients, access tokens that expire
+// after OAuth2Options.TokenLifetime (401 after), single-use refresh tokens
+// (reusing a spent one revokes the grant; OAuth2Grant.LostAnswer tells a
+// lost refresh answer from a double spend), scopes enforced (media.write on
+// the media endpoints, users.read and tweet.read on /2/users/me; 403
+// otherwise). Grants survive Reset. Secrets are never logged.
 //
 // Segments are reassembled by segment_index (a re-sent index replaces the
 // earlier bytes); FINALIZE checks that they add up to total_bytes, sniffs the

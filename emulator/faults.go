@@ -2,14 +2,18 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Faults are the failures and limits the emulator injects on demand. The zero
@@ -206,3 +210,122 @@ func newFaultDice(seed int64) *faultDice {
 	}
 	return &faultDice{rng: rand.New(rand.NewPCG(uint64(seed), 0x6d656469617379))}
 }
+
+// applyFaults draws this request's random faults and applies those that act
+// before authentication: a closed server's 503, latency, the bandwidth cap, a
+// cut connection, an injected 5xx. It returns false when the request has been
+// answered (or abandoned). For a lost answer it swaps the writer for a
+// discardWriter and returns the function to run after the handler: it counts
+// the request and hangs up.
+func (s *Server) applyFaults(c *call, count func()) (after func(), proceed bool) {
+	r := c.r
+	s.mu.Lock()
+	closed, f := s.closed, s.faults
+	var drop, fail, fail503, lose bool
+	if f.DropRate > 0 {
+		drop = s.dice.rng.Float64() < f.DropRate
+	}
+	if f.FailRate > 0 && !drop {
+		fail = s.dice.rng.Float64() < f.FailRate
+		fail503 = s.dice.rng.IntN(2) == 1
+	}
+	if f.LoseAnswerRate > 0 && !drop && !fail {
+		lose = s.dice.rng.Float64() < f.LoseAnswerRate
+	}
+	s.mu.Unlock()
+	if closed {
+		c.errorCode(http.StatusServiceUnavailable, 130, "Over capacity")
+		return nil, false
+	}
+	if f.Latency > 0 {
+		t := time.NewTimer(f.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			c.w.status = 499 // client went away
+			return nil, false
+		}
+	}
+	if f.Bandwidth > 0 && r.Body != nil {
+		r.Body = &throttled{rc: r.Body, ctx: r.Context(), lim: rate.NewLimiter(rate.Limit(f.Bandwidth), int(min(f.Bandwidth, 32<<10)))}
+	}
+	if drop {
+		c.cut()
+		return nil, false
+	}
+	if fail {
+		if fail503 {
+			c.errorCode(http.StatusServiceUnavailable, 130, "Over capacity")
+		} else {
+			c.errorCode(http.StatusInternalServerError, 131, "Internal error")
+		}
+		return nil, false
+	}
+	if lose {
+		// The request is processed in full; only its answer is lost.
+		real := c.w.ResponseWriter
+		c.w.ResponseWriter = &discardWriter{header: make(http.Header)}
+		return func() {
+			count()
+			c.hangUp(real)
+		}, true
+	}
+	return nil, true
+}
+
+// discardWriter takes an answer that is never sent (Faults.LoseAnswerRate).
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// hangUp closes the connection of a request whose answer went to a
+// discardWriter, so that the client sees a connection error instead.
+func (c *call) hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2 or a test recorder: abort the stream
+	}
+	conn.Close()
+}
+
+// cut answers nothing: it reads part of the body, then closes the connection.
+func (c *call) cut() {
+	c.w.status = 0 // counted as 0: no answer
+	if c.r.ContentLength != 0 && c.r.Body != nil {
+		half := c.r.ContentLength / 2
+		if half <= 0 {
+			half = 1
+		}
+		io.CopyN(io.Discard, c.r.Body, half)
+	}
+	conn, _, err := http.NewResponseController(c.w.ResponseWriter).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2 or a test recorder: abort the stream
+	}
+	conn.Close()
+}
+
+// throttled caps the read rate of a request body.
+type throttled struct {
+	rc  io.ReadCloser
+	ctx context.Context
+	lim *rate.Limiter
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	if b := t.lim.Burst(); len(p) > b {
+		p = p[:b]
+	}
+	n, err := t.rc.Read(p)
+	if n > 0 {
+		if werr := t.lim.WaitN(t.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return n, err
+}
+
+func (t *throttled) Close() error { return t.rc.Close() }

@@ -36,6 +36,7 @@ type authFailure struct {
 	code   int
 	msg    string
 	reason string // for the log only; never contains a secret
+	plain  bool   // v2: answer a plain problem (title, detail, type, status), as X does for OAuth 2.0 tokens
 }
 
 var (

@@ -14,6 +14,7 @@ func (a *app) emulateCmd() *cobra.Command {
 		listen, store, bandwidth, logLevel string
 		creds                              emulator.Credentials
 		f                                  = emulator.DefaultFaults()
+		o2                                 = emulator.DemoOAuth2()
 	)
 	cmd := &cobra.Command{
 		Use:   "emulate",
@@ -25,7 +26,15 @@ expires media ids. Faults can be injected with the flags below or at run time wi
 POST /_emulator/faults; GET /_emulator/media lists what was uploaded, with the sha256 of its bytes.
 
 Credentials come from the flags, else MEDIASYNC_EMULATOR_* variables, else fixed demo values that it
-prints at start.`,
+prints at start.
+
+It is also an OAuth 2.0 authorization server (Authorization Code with PKCE, as X's): GET
+/i/oauth2/authorize approves at once and redirects to the registered callback, POST /2/oauth2/token
+issues access tokens that expire after --oauth2-token-lifetime and single-use refresh tokens (reusing
+a spent one revokes the grant, as on X), POST /2/oauth2/revoke. Point mediasync at it with
+api.base_url, api.auth: oauth2, credentials.client_id and run 'mediasync auth login'. Admin:
+GET /_emulator/oauth2 (grants), POST /_emulator/oauth2/revoke-all, POST /_emulator/oauth2/token-fault
+{"next":3,"status":503} (status 0 cuts the connection).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := newLogger(a.stderr, logLevel, "auto")
@@ -40,9 +49,12 @@ prints at start.`,
 			if err := f.Validate(); err != nil {
 				return usageError{err}
 			}
+			if err := o2.Validate(); err != nil {
+				return usageError{err}
+			}
 			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
-			opts := emulator.Options{Credentials: creds, Faults: f, StoreDir: store, Log: log}
+			opts := emulator.Options{Credentials: creds, Faults: f, StoreDir: store, Log: log, OAuth2: o2}
 			return emulator.ListenAndServe(ctx, listen, opts, func(url string) {
 				fmt.Fprintf(a.stdout, "X media API emulator listening on %s\n", url)
 				if creds == emulator.DemoCredentials() {
@@ -50,6 +62,13 @@ prints at start.`,
 					fmt.Fprintf(a.stdout, "demo credentials (set --consumer-key etc. or MEDIASYNC_EMULATOR_* to change):\n"+
 						"  consumer_key: %s\n  consumer_secret: %s\n  access_token: %s\n  access_token_secret: %s\n  bearer_token: %s\n",
 						d.ConsumerKey, d.ConsumerSecret, d.AccessToken, d.AccessTokenSecret, d.BearerToken)
+				}
+				if o2.ClientID != "" {
+					kind := "public client"
+					if o2.ClientSecret != "" {
+						kind = "confidential client"
+					}
+					fmt.Fprintf(a.stdout, "OAuth 2.0: client_id %s (%s), redirect %s, access tokens live %s\n", o2.ClientID, kind, o2.RedirectURL, o2.TokenLifetime)
 				}
 			})
 		},
@@ -72,6 +91,10 @@ prints at start.`,
 	fl.DurationVar(&f.ProcessingTime, "processing-time", f.ProcessingTime, "how long video and GIF processing takes")
 	fl.BoolVar(&f.FailProcessing, "fail-processing", f.FailProcessing, "make video and GIF processing fail")
 	fl.Int64Var(&f.Seed, "seed", f.Seed, "seed for the random faults, to make them repeatable")
+	fl.StringVar(&o2.ClientID, "oauth2-client-id", o2.ClientID, "OAuth 2.0 client id to accept (\"\" turns the OAuth 2.0 server off)")
+	fl.StringVar(&o2.ClientSecret, "oauth2-client-secret", "", "OAuth 2.0 client secret: makes the client confidential (HTTP Basic); empty = public client")
+	fl.DurationVar(&o2.TokenLifetime, "oauth2-token-lifetime", o2.TokenLifetime, "lifetime of OAuth 2.0 access tokens (X: 2h)")
+	fl.StringVar(&o2.RedirectURL, "oauth2-redirect-url", o2.RedirectURL, "the registered OAuth 2.0 callback URI")
 	fl.StringVar(&logLevel, "log-level", "info", "debug | info | warn | error")
 	return cmd
 }

@@ -32,6 +32,9 @@ type agentConfig struct {
 	LogLevel        string // default debug
 	LogFormat       string // default json
 	Auth            string // default oauth1
+	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
+	// (written by 'auth login' or loginForTest) and the registered callback.
+	ClientID, TokenFile, RedirectURL string
 }
 
 // writeAgentConfig writes c as a mediasync YAML configuration at path, readable by the owner only
@@ -46,8 +49,17 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "api:\n  version: %s\n  base_url: %q\n  auth: %s\n", def(c.APIVersion, "v2"), c.BaseURL, def(c.Auth, "oauth1"))
+	if c.RedirectURL != "" {
+		fmt.Fprintf(&b, "  redirect_url: %q\n", c.RedirectURL)
+	}
 	fmt.Fprintf(&b, "credentials:\n  consumer_key: %q\n  consumer_secret: %q\n  access_token: %q\n  access_token_secret: %q\n  bearer_token: %q\n",
 		c.Creds.ConsumerKey, c.Creds.ConsumerSecret, c.Creds.AccessToken, c.Creds.AccessTokenSecret, c.Creds.BearerToken)
+	if c.ClientID != "" {
+		fmt.Fprintf(&b, "  client_id: %q\n", c.ClientID)
+	}
+	if c.TokenFile != "" {
+		fmt.Fprintf(&b, "  token_file: %q\n", c.TokenFile)
+	}
 	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: 3\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
 		def(c.ChunkSize, "1MiB"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))

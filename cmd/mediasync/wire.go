@@ -10,14 +10,18 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
 )
 
 // newHTTPClient returns the authenticated client of cfg: OAuth 1.0a user context (signed per request
-// by dghubble/oauth1, so every retry gets a fresh nonce) or an OAuth 2.0 user bearer token.
-func newHTTPClient(cfg *config.Config) (*http.Client, error) {
+// by dghubble/oauth1, so every retry gets a fresh nonce) or OAuth 2.0 user context. For OAuth 2.0 a
+// fixed credentials.bearer_token, when set, wins (sent as is, never refreshed); otherwise the grant of
+// `mediasync auth login` in credentials.token_file is used through an auth.Transport, which
+// refreshes it and fails requests with an *auth.LoginRequiredError when a new login is needed.
+func newHTTPClient(cfg *config.Config, log zerolog.Logger) (*http.Client, error) {
 	if missing := cfg.Credentials.Missing(cfg.API.Version, cfg.API.Auth); len(missing) > 0 {
 		return nil, fmt.Errorf("%w: credentials not set: %v", config.ErrInvalid, missing)
 	}
@@ -26,12 +30,68 @@ func newHTTPClient(cfg *config.Config) (*http.Client, error) {
 		base.MaxIdleConnsPerHost, base.MaxIdleConns = conns, 2*conns
 	}
 	c := cfg.Credentials
-	if cfg.API.Auth == "oauth2" {
-		return &http.Client{Transport: &bearerTransport{token: c.BearerToken.Reveal(), base: base}}, nil
+	if cfg.API.Auth == config.AuthOAuth2 {
+		if c.BearerToken != "" {
+			return &http.Client{Transport: &bearerTransport{token: c.BearerToken.Reveal(), base: base}}, nil
+		}
+		tr, err := newAuthTransport(cfg, base, log)
+		if err != nil {
+			return nil, err
+		}
+		return &http.Client{Transport: tr}, nil
 	}
 	ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: base})
 	oc := oauth1.NewConfig(c.ConsumerKey.Reveal(), c.ConsumerSecret.Reveal())
 	return oc.Client(ctx, oauth1.NewToken(c.AccessToken.Reveal(), c.AccessTokenSecret.Reveal())), nil
+}
+
+// authConfig is the OAuth 2.0 client of cfg, with the endpoints that go with api.base_url (X's own
+// for https://api.x.com, else the same paths on the base URL, as the emulator serves them).
+func authConfig(cfg *config.Config) auth.Config {
+	a, t, r := auth.Endpoints(cfg.API.BaseURL)
+	return auth.Config{
+		ClientID:     cfg.Credentials.ClientID.Reveal(),
+		ClientSecret: cfg.Credentials.ClientSecret.Reveal(),
+		AuthURL:      a, TokenURL: t, RevokeURL: r,
+		RedirectURL: cfg.API.RedirectURL,
+	}
+}
+
+// tokenStore is the OAuth 2.0 token file of cfg.
+func tokenStore(cfg *config.Config, log zerolog.Logger) (*auth.Store, error) {
+	if cfg.Credentials.TokenFile == "" {
+		return nil, fmt.Errorf("%w: credentials.token_file: there is no user config directory to put the OAuth 2.0 token file in; set it", config.ErrInvalid)
+	}
+	return auth.NewStore(cfg.Credentials.TokenFile, log), nil
+}
+
+// newAuthTransport returns the refreshing OAuth 2.0 transport over base.
+func newAuthTransport(cfg *config.Config, base http.RoundTripper, log zerolog.Logger) (*auth.Transport, error) {
+	st, err := tokenStore(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Transport{Store: st, Config: authConfig(cfg), Base: base}, nil
+}
+
+// loginProbe returns, for api.auth oauth2 with the token file (no bearer_token), a check that
+// the grant is usable: nil, or the *auth.LoginRequiredError that requests would fail with. It is
+// cheap to call often: a stat of the token file, no network while the file is unchanged and marked
+// refused (it may refresh the access token when it is due, as a request would). Nil for the other
+// modes. The agent can poll it while uploads are paused for a login, to resume as soon as
+// 'mediasync auth login' has run.
+func loginProbe(cfg *config.Config, log zerolog.Logger) func(context.Context) error {
+	if cfg.API.Auth != config.AuthOAuth2 || cfg.Credentials.BearerToken != "" {
+		return nil
+	}
+	tr, err := newAuthTransport(cfg, uploader.NewTransport(), log)
+	if err != nil {
+		return func(context.Context) error { return err }
+	}
+	return func(ctx context.Context) error {
+		_, err := tr.Token(ctx)
+		return err
+	}
 }
 
 // bearerTransport adds an OAuth 2.0 bearer token to a clone of each request.
@@ -86,7 +146,7 @@ func newUploaderWith(cfg *config.Config, uo uploader.Options) (*uploader.Client,
 	if err := uo.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
 	}
-	hc, err := newHTTPClient(cfg)
+	hc, err := newHTTPClient(cfg, uo.Log)
 	if err != nil {
 		return nil, err
 	}
