@@ -16,10 +16,12 @@
 //
 // Answers have X's status codes, JSON shapes and headers as recorded from the
 // real service (v1.1 INIT 202, APPEND 204 with an empty body, FINALIZE 201 or
-// 200 with processing_info; v2 {"data":…} and RFC 7807 problems; 429 code 88
-// when a budget is spent). x-rate-limit-* headers report the budget the
-// endpoint spent; answers that never reached an endpoint's budget (401s and
-// other authentication failures, injected 5xx) carry none, as X's 401s do.
+// 200 with processing_info, errors as {"errors":[{"code":…}]}; v2 {"data":…}
+// and RFC 7807 problems, its 401, 403 and 429 plain problems without a code:
+// {"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}).
+// x-rate-limit-* headers report the budget the endpoint spent; answers that
+// never reached an endpoint's budget (authentication failures, account
+// refusals, injected 5xx) carry none, as X's 401s do.
 //
 // v2 takes media only as JSON with base64 "media" (the body is capped at
 // 4/3 of the media limit plus 64 KiB, 413 above: 4 MiB of media for APPEND,
@@ -33,8 +35,11 @@
 // application/x-www-form-urlencoded body parameters (with or without a charset)
 // are signed, multipart and JSON bodies never; a timestamp more than 15 minutes
 // off is refused with code 135, a reused nonce and a wrong key, token or
-// signature with 401 code 32. v2 endpoints also take the configured OAuth 2.0
-// bearer token. Secrets are never logged.
+// signature with 401 code 32 (v2: every such failure is the plain 401). v2
+// endpoints also take the configured OAuth 2.0 user bearer token; the
+// configured app-only token (Credentials.AppBearerToken, the portal's
+// "Bearer Token") gets X's 403 "Unsupported Authentication". Secrets are
+// never logged.
 //
 // Segments are reassembled by segment_index (a re-sent index replaces the
 // earlier bytes); FINALIZE checks that they add up to total_bytes, sniffs the
@@ -71,7 +76,10 @@
 // (the request is processed in full, its answer discarded and the
 // connection closed; stats count the status it would have had), tighter
 // rate limits and failed processing; a non-zero Seed makes the random ones
-// repeat.
+// repeat. Account-level refusals (CreditsDepleted 402, Unsupported
+// Authentication, Client Forbidden, missing scope 403) answer every
+// authenticated API request in X's exact shapes (account.go cites them)
+// while their knob is on; the admin API is never refused.
 // A request whose client goes away while latency is injected is abandoned.
 // [ListenAndServe] and [Server.Serve] return nil when their context is
 // cancelled, after a graceful shutdown (requests in flight get 5 seconds).

@@ -32,6 +32,13 @@ type Faults struct {
 	ProcessingTime time.Duration `json:"processing_time"`  // how long video/GIF processing takes; 0 = instant
 	FailProcessing bool          `json:"fail_processing"`  // video/GIF processing ends failed (InvalidMedia)
 	Seed           int64         `json:"seed"`             // non-zero: fail/drop decisions repeat for the same request sequence
+
+	// Account-level refusals: while one is on, every authenticated API
+	// request (not /_emulator/) gets X's answer for it (see account.go).
+	CreditsDepleted           bool `json:"credits_depleted"`           // 402 CreditsDepleted: a pay-per-use account out of credits
+	UnsupportedAuthentication bool `json:"unsupported_authentication"` // 403 Unsupported Authentication: as if the token were app-only
+	ClientForbidden           bool `json:"client_forbidden"`           // 403 Client Forbidden: the app is not attached to a Project
+	MissingScope              bool `json:"missing_scope"`              // 403 Forbidden: the token lacks media.write
 }
 
 // DefaultFaults are the faults `mediasync emulate` and `mediasync demo` start
@@ -85,6 +92,11 @@ type faultsJSON struct {
 	ProcessingTime string  `json:"processing_time"`
 	FailProcessing bool    `json:"fail_processing"`
 	Seed           int64   `json:"seed"`
+
+	CreditsDepleted           bool `json:"credits_depleted"`
+	UnsupportedAuthentication bool `json:"unsupported_authentication"`
+	ClientForbidden           bool `json:"client_forbidden"`
+	MissingScope              bool `json:"missing_scope"`
 }
 
 // MarshalJSON writes durations as strings ("50ms").
@@ -94,6 +106,8 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		LoseAnswerRate: f.LoseAnswerRate,
 		RateLimit:      f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
 		FailProcessing: f.FailProcessing, Seed: f.Seed,
+		CreditsDepleted: f.CreditsDepleted, UnsupportedAuthentication: f.UnsupportedAuthentication,
+		ClientForbidden: f.ClientForbidden, MissingScope: f.MissingScope,
 	})
 }
 
@@ -112,6 +126,11 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		ProcessingTime json.RawMessage `json:"processing_time"`
 		FailProcessing bool            `json:"fail_processing"`
 		Seed           int64           `json:"seed"`
+
+		CreditsDepleted           bool `json:"credits_depleted"`
+		UnsupportedAuthentication bool `json:"unsupported_authentication"`
+		ClientForbidden           bool `json:"client_forbidden"`
+		MissingScope              bool `json:"missing_scope"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -145,6 +164,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	out.FailRate, out.DropRate, out.RateLimit = raw.FailRate, raw.DropRate, raw.RateLimit
 	out.LoseAnswerRate = raw.LoseAnswerRate
 	out.FailProcessing, out.Seed = raw.FailProcessing, raw.Seed
+	out.CreditsDepleted, out.UnsupportedAuthentication = raw.CreditsDepleted, raw.UnsupportedAuthentication
+	out.ClientForbidden, out.MissingScope = raw.ClientForbidden, raw.MissingScope
 	*f = out
 	return nil
 }
@@ -221,6 +242,7 @@ func (s *Server) applyFaults(c *call, count func()) (after func(), proceed bool)
 	r := c.r
 	s.mu.Lock()
 	closed, f := s.closed, s.faults
+	c.faults = f
 	var drop, fail, fail503, lose bool
 	if f.DropRate > 0 {
 		drop = s.dice.rng.Float64() < f.DropRate

@@ -36,6 +36,8 @@ type authFailure struct {
 	code   int
 	msg    string
 	reason string // for the log only; never contains a secret
+	// appOnly marks an app-only bearer token (Credentials.AppBearerToken).
+	appOnly bool
 }
 
 var (

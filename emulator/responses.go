@@ -79,9 +79,16 @@ func (c *call) v11Legacy(status int, msg string) {
 }
 
 // errorCode answers an X error code in the shape of the call's version.
+// v2 answers 401, 403 and 429 as X does, with a plain problem that has no
+// code (see plainProblem); its 5xx carry the code in errors[].
 func (c *call) errorCode(status, code int, msg string) {
 	if c.ver == v11 {
 		c.v11Error(status, code, msg)
+		return
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		c.plainProblem(status)
 		return
 	}
 	title := http.StatusText(status)
@@ -99,6 +106,27 @@ func (c *call) errorCode(status, code int, msg string) {
 func (c *call) internal(err error) {
 	c.s.log.Error().Err(err).Str("path", c.r.URL.Path).Msg("request failed")
 	c.errorCode(http.StatusInternalServerError, 131, "Internal error")
+}
+
+// plainProblem answers v2's bare RFC 7807 problem for a status, with no
+// errors[] and no code, application/problem+json:
+//
+//	401 {"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}
+//	403 {"title":"Forbidden","type":"about:blank","status":403,"detail":"Forbidden"}
+//	429 {"title":"Too Many Requests","type":"about:blank","status":429,"detail":"Too Many Requests"}
+//
+// Sources: 401 as logged from POST /2/tweets with OAuth 1.0a and in client
+// fixtures (e.g. the Go twitter client's httpmock tests, and a PHP client's
+// "v2" case, both with this exact body); 403 PLhery/node-twitter-api-v2#588
+// (API.md §4.2); 429 geduldig/TwitterAPI#180 (2021-03-19).
+func (c *call) plainProblem(status int) {
+	text := http.StatusText(status)
+	c.writeJSON(status, "application/problem+json", struct {
+		Title  string `json:"title"`
+		Type   string `json:"type"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{Title: text, Type: "about:blank", Status: status, Detail: text})
 }
 
 // problem answers a v2 RFC 7807 problem.

@@ -98,6 +98,7 @@ type call struct {
 	bodyTime time.Duration
 	limit    *limitState // rate-limit headers of this answer
 	mediaID  string      // x-mediaid header (v1.1)
+	faults   Faults      // in force when the request arrived
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string, ver apiVersion, am authMode, h func(*call)) {
@@ -129,7 +130,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 	}
 	if ae := s.authenticate(c, am); ae != nil {
 		s.log.Debug().Str("path", r.URL.Path).Str("reason", ae.reason).Msg("request refused")
-		c.errorCode(ae.status, ae.code, ae.msg)
+		c.refuseAuth(ae)
+		return
+	}
+	if c.refuseAccount(c.faults.accountRefusal()) {
 		return
 	}
 	h(c)

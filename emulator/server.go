@@ -21,12 +21,18 @@ import (
 // Credentials are the keys the emulator accepts: an OAuth 1.0a consumer key
 // and secret with a user access token and secret (both API versions), and an
 // OAuth 2.0 user bearer token (v2 only; "" refuses every bearer token).
+//
+// AppBearerToken is an app-only bearer token, the developer portal's
+// "Bearer Token" that users paste where a user token belongs: the emulator
+// knows it in order to refuse it as X does, with v2's 403 "Unsupported
+// Authentication" (v1.1: 403 code 220). "" = none.
 type Credentials struct {
 	ConsumerKey       string
 	ConsumerSecret    string
 	AccessToken       string
 	AccessTokenSecret string
 	BearerToken       string
+	AppBearerToken    string
 }
 
 // String names the credentials without their secrets, so that printing or
@@ -44,6 +50,8 @@ func DemoCredentials() Credentials {
 		AccessToken:       "1000000000000000001-mediasyncdemoaccesstoken",
 		AccessTokenSecret: "mediasync-demo-access-token-secret",
 		BearerToken:       "mediasync-demo-bearer-token",
+		// Shaped like the portal's app-only tokens, which start with "AAAA…".
+		AppBearerToken: "AAAAAAAAAAAAAAAAAAAAAMediasyncDemoAppOnlyBearerToken",
 	}
 }
 

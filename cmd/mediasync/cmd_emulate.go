@@ -48,8 +48,9 @@ prints at start.`,
 				if creds == emulator.DemoCredentials() {
 					d := emulator.DemoCredentials()
 					fmt.Fprintf(a.stdout, "demo credentials (set --consumer-key etc. or MEDIASYNC_EMULATOR_* to change):\n"+
-						"  consumer_key: %s\n  consumer_secret: %s\n  access_token: %s\n  access_token_secret: %s\n  bearer_token: %s\n",
-						d.ConsumerKey, d.ConsumerSecret, d.AccessToken, d.AccessTokenSecret, d.BearerToken)
+						"  consumer_key: %s\n  consumer_secret: %s\n  access_token: %s\n  access_token_secret: %s\n  bearer_token: %s\n"+
+						"  app_bearer_token: %s (app-only: refused as X refuses it)\n",
+						d.ConsumerKey, d.ConsumerSecret, d.AccessToken, d.AccessTokenSecret, d.BearerToken, d.AppBearerToken)
 				}
 			})
 		},
@@ -62,6 +63,7 @@ prints at start.`,
 	fl.StringVar(&creds.AccessToken, "access-token", "", "OAuth 1.0a access token")
 	fl.StringVar(&creds.AccessTokenSecret, "access-token-secret", "", "OAuth 1.0a access token secret")
 	fl.StringVar(&creds.BearerToken, "bearer-token", "", "OAuth 2.0 user bearer token to accept (v2)")
+	fl.StringVar(&creds.AppBearerToken, "app-bearer-token", "", "app-only bearer token to refuse as X does (403 Unsupported Authentication)")
 	fl.DurationVar(&f.Latency, "latency", f.Latency, "latency added to every request, e.g. 50ms")
 	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
 	fl.Float64Var(&f.FailRate, "fail-rate", f.FailRate, "share of requests answered with a retryable 5xx (0..1)")
@@ -72,6 +74,10 @@ prints at start.`,
 	fl.DurationVar(&f.ProcessingTime, "processing-time", f.ProcessingTime, "how long video and GIF processing takes")
 	fl.BoolVar(&f.FailProcessing, "fail-processing", f.FailProcessing, "make video and GIF processing fail")
 	fl.Int64Var(&f.Seed, "seed", f.Seed, "seed for the random faults, to make them repeatable")
+	fl.BoolVar(&f.CreditsDepleted, "credits-depleted", f.CreditsDepleted, "answer every API request 402 CreditsDepleted (pay-per-use account out of credits)")
+	fl.BoolVar(&f.UnsupportedAuthentication, "unsupported-authentication", f.UnsupportedAuthentication, "answer every API request 403 Unsupported Authentication (app-only token)")
+	fl.BoolVar(&f.ClientForbidden, "client-forbidden", f.ClientForbidden, "answer every API request 403 Client Forbidden (app not attached to a Project)")
+	fl.BoolVar(&f.MissingScope, "missing-scope", f.MissingScope, "answer every API request 403 Forbidden (token without media.write)")
 	fl.StringVar(&logLevel, "log-level", "info", "debug | info | warn | error")
 	return cmd
 }
@@ -88,6 +94,7 @@ func fillEmulatorCreds(c *emulator.Credentials) {
 		{&c.AccessToken, "MEDIASYNC_EMULATOR_ACCESS_TOKEN"},
 		{&c.AccessTokenSecret, "MEDIASYNC_EMULATOR_ACCESS_TOKEN_SECRET"},
 		{&c.BearerToken, "MEDIASYNC_EMULATOR_BEARER_TOKEN"},
+		{&c.AppBearerToken, "MEDIASYNC_EMULATOR_APP_BEARER_TOKEN"},
 	} {
 		if *v.dst == "" {
 			*v.dst = os.Getenv(v.env)
@@ -101,6 +108,7 @@ func fillEmulatorCreds(c *emulator.Credentials) {
 	for _, v := range []struct{ dst, def *string }{
 		{&c.ConsumerKey, &d.ConsumerKey}, {&c.ConsumerSecret, &d.ConsumerSecret}, {&c.AccessToken, &d.AccessToken},
 		{&c.AccessTokenSecret, &d.AccessTokenSecret}, {&c.BearerToken, &d.BearerToken},
+		{&c.AppBearerToken, &d.AppBearerToken},
 	} {
 		if *v.dst == "" {
 			*v.dst = *v.def

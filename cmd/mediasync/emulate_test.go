@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -18,7 +19,7 @@ func TestEmulateCommand(t *testing.T) {
 	cmd := exec.Command(mediasyncExe(t), "emulate", "--listen", "127.0.0.1:0",
 		"--consumer-key", "ck", "--consumer-secret", "custom-consumer-secret",
 		"--access-token", "at", "--access-token-secret", "custom-token-secret",
-		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7")
+		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7", "--credits-depleted", "--missing-scope")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -54,21 +55,19 @@ func TestEmulateCommand(t *testing.T) {
 	var f map[string]any
 	json.NewDecoder(resp.Body).Decode(&f)
 	resp.Body.Close()
-	if f["latency"] != "5ms" || f["processing_time"] != "250ms" || f["seed"] != float64(7) {
+	if f["latency"] != "5ms" || f["processing_time"] != "250ms" || f["seed"] != float64(7) ||
+		f["credits_depleted"] != true || f["missing_scope"] != true || f["client_forbidden"] != false {
 		t.Errorf("faults = %v; want the flags' values", f)
 	}
-	// A request without credentials is refused as X does: 400, code 215 "Bad Authentication data".
+	// A v2 request without credentials is refused as X does: 401 with a plain problem, no code.
 	resp, err = http.Post(url+"/2/media/upload/initialize", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var problem struct {
-		Errors []struct{ Code int } `json:"errors"`
-	}
-	json.NewDecoder(resp.Body).Decode(&problem)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || len(problem.Errors) == 0 || problem.Errors[0].Code != 215 {
-		t.Errorf("request without credentials: %d %+v, want 400 code 215", resp.StatusCode, problem)
+	if want := `{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}`; resp.StatusCode != http.StatusUnauthorized || string(body) != want {
+		t.Errorf("request without credentials: %d %s, want 401 %s", resp.StatusCode, body, want)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
