@@ -54,8 +54,9 @@
 // seconds, milliseconds joined by "+"). amplify_video and v1.1's sync path
 // (no media_category) have no duration limit; an unreadable duration is not
 // a failure; the 0.5 s minimum is not enforced. MediaInfo.DurationMS reports
-// what was read. The
-// bytes' SHA-256 (MediaInfo.SHA256) is computed the first time the media is
+// what was read. Media that needs no processing (images, subtitles) has
+// no STATUS: v2 answers 400 "BadRequest: Not found" as X does
+// (xdevplatform/xurl#18), v1.1 404 code 34. The bytes' SHA-256 (MediaInfo.SHA256) is computed the first time the media is
 // inspected, not in FINALIZE, so that the emulator's own work does not set the
 // pace of the uploads it serves. A FINALIZE or STATUS that arrives while another
 // FINALIZE of the same id is still reading its bytes waits for it (or for its

@@ -136,17 +136,29 @@ func (c *call) problem(status int, title, detail, typ string) {
 	})
 }
 
-// invalid answers v2's 400 "Invalid Request" with one error message.
+// invalid answers v2's 400 "Invalid Request" with one error message, its
+// members in X's order (sferik/x-ruby#71, xdevplatform/xurl#18):
+// {"errors":[{"parameters":{…},"message":"…"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}
+// (no "parameters" when param is "").
 func (c *call) invalid(param, msg string) {
-	item := map[string]any{"message": msg}
-	if param != "" {
-		item["parameters"] = map[string][]string{param: {}}
+	type item struct {
+		Parameters map[string][]string `json:"parameters,omitempty"`
+		Message    string              `json:"message"`
 	}
-	c.writeJSON(http.StatusBadRequest, "application/json; charset=utf-8", map[string]any{
-		"errors": []any{item},
-		"title":  "Invalid Request",
-		"detail": "One or more parameters to your request was invalid.",
-		"type":   "https://api.twitter.com/2/problems/invalid-request",
+	it := item{Message: msg}
+	if param != "" {
+		it.Parameters = map[string][]string{param: {}}
+	}
+	c.writeJSON(http.StatusBadRequest, "application/json; charset=utf-8", struct {
+		Errors []item `json:"errors"`
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+		Type   string `json:"type"`
+	}{
+		Errors: []item{it},
+		Title:  "Invalid Request",
+		Detail: "One or more parameters to your request was invalid.",
+		Type:   "https://api.twitter.com/2/problems/invalid-request",
 	})
 }
 
