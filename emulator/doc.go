@@ -76,8 +76,9 @@
 // (500 code 131 / 503 code 130), connections cut mid-body, lost answers
 // (the request is processed in full, its answer discarded and the
 // connection closed; stats count the status it would have had), tighter
-// rate limits and failed processing; a non-zero Seed makes the random ones
-// repeat. Account-level refusals (CreditsDepleted 402, Unsupported
+// rate limits, failed processing and an edge body limit (a larger request
+// body gets 413 with an empty body before anything else looks at it); a
+// non-zero Seed makes the random ones repeat. Account-level refusals (CreditsDepleted 402, Unsupported
 // Authentication, Client Forbidden, missing scope 403) answer every
 // authenticated API request in X's exact shapes (account.go cites them)
 // while their knob is on; the admin API is never refused.

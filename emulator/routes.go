@@ -64,14 +64,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// recorder remembers the status code for the stats.
+// recorder remembers the status code for the stats. When an edge-limited
+// body of unknown length has gone over the limit (see edgeBody), whatever
+// the handler answers becomes the edge's empty 413.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	edge   *edgeBody // nil unless a chunked body is counted against Faults.EdgeBodyLimit
+	muted  bool      // the edge's 413 was sent: the handler's body goes nowhere
 }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
+		if w.edge != nil && w.edge.over {
+			code = http.StatusRequestEntityTooLarge
+			clear(w.Header())
+			setEdgeHeaders(w.Header())
+			w.muted = true
+		}
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -79,7 +89,10 @@ func (w *recorder) WriteHeader(code int) {
 
 func (w *recorder) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.muted {
+		return len(p), nil
 	}
 	return w.ResponseWriter.Write(p)
 }

@@ -11,9 +11,10 @@ import (
 
 func (a *app) emulateCmd() *cobra.Command {
 	var (
-		listen, store, bandwidth, logLevel string
-		creds                              emulator.Credentials
-		f                                  = emulator.DefaultFaults()
+		listen, store, bandwidth, edgeLimit string
+		logLevel                            string
+		creds                               emulator.Credentials
+		f                                   = emulator.DefaultFaults()
 	)
 	cmd := &cobra.Command{
 		Use:   "emulate",
@@ -36,6 +37,13 @@ prints at start.`,
 					return usageError{fmt.Errorf("--bandwidth: %w", err)}
 				}
 				f.Bandwidth = n
+			}
+			if edgeLimit != "" {
+				n, err := emulator.ParseSize(edgeLimit)
+				if err != nil {
+					return usageError{fmt.Errorf("--edge-body-limit: %w", err)}
+				}
+				f.EdgeBodyLimit = n
 			}
 			if err := f.Validate(); err != nil {
 				return usageError{err}
@@ -66,6 +74,7 @@ prints at start.`,
 	fl.StringVar(&creds.AppBearerToken, "app-bearer-token", "", "app-only bearer token to refuse as X does (403 Unsupported Authentication)")
 	fl.DurationVar(&f.Latency, "latency", f.Latency, "latency added to every request, e.g. 50ms")
 	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
+	fl.StringVar(&edgeLimit, "edge-body-limit", "", "largest request body X's edge lets through, e.g. 5MiB; larger ones get 413 with an empty body (default: none)")
 	fl.Float64Var(&f.FailRate, "fail-rate", f.FailRate, "share of requests answered with a retryable 5xx (0..1)")
 	fl.Float64Var(&f.DropRate, "drop-rate", f.DropRate, "share of requests whose connection is cut mid-body (0..1)")
 	fl.Float64Var(&f.LoseAnswerRate, "lose-answer-rate", f.LoseAnswerRate, "share of requests processed whose answer is lost (0..1)")

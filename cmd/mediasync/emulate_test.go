@@ -19,7 +19,7 @@ func TestEmulateCommand(t *testing.T) {
 	cmd := exec.Command(mediasyncExe(t), "emulate", "--listen", "127.0.0.1:0",
 		"--consumer-key", "ck", "--consumer-secret", "custom-consumer-secret",
 		"--access-token", "at", "--access-token-secret", "custom-token-secret",
-		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7", "--credits-depleted", "--missing-scope")
+		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7", "--credits-depleted", "--missing-scope", "--edge-body-limit", "5MiB")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestEmulateCommand(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&f)
 	resp.Body.Close()
 	if f["latency"] != "5ms" || f["processing_time"] != "250ms" || f["seed"] != float64(7) ||
-		f["credits_depleted"] != true || f["missing_scope"] != true || f["client_forbidden"] != false {
+		f["credits_depleted"] != true || f["missing_scope"] != true || f["client_forbidden"] != false || f["edge_body_limit"] != float64(5<<20) {
 		t.Errorf("faults = %v; want the flags' values", f)
 	}
 	// A v2 request without credentials is refused as X does: 401 with a plain problem, no code.
