@@ -76,7 +76,10 @@
 // (500 code 131 / 503 code 130), connections cut mid-body, lost answers
 // (the request is processed in full, its answer discarded and the
 // connection closed; stats count the status it would have had), tighter
-// rate limits, failed processing and an edge body limit (a larger request
+// rate limits, daily budgets (v2's x-app-limit-24hour-* and
+// x-user-limit-24hour-* per media endpoint, 429 when spent), failed
+// processing, processing_info without check_after_secs or stuck in_progress
+// with an error, and an edge body limit (a larger request
 // body gets 413 with an empty body before anything else looks at it); a
 // non-zero Seed makes the random ones repeat. Account-level refusals (CreditsDepleted 402, Unsupported
 // Authentication, Client Forbidden, missing scope 403) answer every

@@ -31,6 +31,11 @@ type Faults struct {
 	RateWindow     time.Duration `json:"rate_window"`      // window of every budget; 0 = the real windows
 	ProcessingTime time.Duration `json:"processing_time"`  // how long video/GIF processing takes; 0 = instant
 	FailProcessing bool          `json:"fail_processing"`  // video/GIF processing ends failed (InvalidMedia)
+	OmitCheckAfter bool          `json:"omit_check_after"` // processing_info comes without check_after_secs
+	StuckWithError bool          `json:"stuck_with_error"` // processing stays in_progress (99 %) with an error object instead of failing
+	DailyAppLimit  int           `json:"daily_app_limit"`  // per-app budget per endpoint per daily window; 0 = X's (v2 media endpoints)
+	DailyUserLimit int           `json:"daily_user_limit"` // per-user budget per endpoint per daily window; 0 = the app's default
+	DailyWindow    time.Duration `json:"daily_window"`     // window of the daily budgets; 0 = 24h
 	Seed           int64         `json:"seed"`             // non-zero: fail/drop decisions repeat for the same request sequence
 	// EdgeBodyLimit, when positive, is the largest request body X's edge
 	// lets through: a larger one (by Content-Length, or counted as read)
@@ -77,6 +82,15 @@ func (f Faults) Validate() error {
 	if f.RateWindow < 0 {
 		errs = append(errs, fmt.Errorf("rate_window %v: must not be negative", f.RateWindow))
 	}
+	if f.DailyAppLimit < 0 {
+		errs = append(errs, fmt.Errorf("daily_app_limit %d: must not be negative", f.DailyAppLimit))
+	}
+	if f.DailyUserLimit < 0 {
+		errs = append(errs, fmt.Errorf("daily_user_limit %d: must not be negative", f.DailyUserLimit))
+	}
+	if f.DailyWindow < 0 {
+		errs = append(errs, fmt.Errorf("daily_window %v: must not be negative", f.DailyWindow))
+	}
 	if f.EdgeBodyLimit < 0 {
 		errs = append(errs, fmt.Errorf("edge_body_limit %d: must not be negative", f.EdgeBodyLimit))
 	}
@@ -99,6 +113,11 @@ type faultsJSON struct {
 	RateWindow     string  `json:"rate_window"`
 	ProcessingTime string  `json:"processing_time"`
 	FailProcessing bool    `json:"fail_processing"`
+	OmitCheckAfter bool    `json:"omit_check_after"`
+	StuckWithError bool    `json:"stuck_with_error"`
+	DailyAppLimit  int     `json:"daily_app_limit"`
+	DailyUserLimit int     `json:"daily_user_limit"`
+	DailyWindow    string  `json:"daily_window"`
 	Seed           int64   `json:"seed"`
 	EdgeBodyLimit  int64   `json:"edge_body_limit"`
 
@@ -114,7 +133,9 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: f.Latency.String(), Bandwidth: f.Bandwidth, FailRate: f.FailRate, DropRate: f.DropRate,
 		LoseAnswerRate: f.LoseAnswerRate,
 		RateLimit:      f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
-		FailProcessing: f.FailProcessing, Seed: f.Seed, EdgeBodyLimit: f.EdgeBodyLimit,
+		FailProcessing: f.FailProcessing, OmitCheckAfter: f.OmitCheckAfter, StuckWithError: f.StuckWithError,
+		DailyAppLimit: f.DailyAppLimit, DailyUserLimit: f.DailyUserLimit, DailyWindow: f.DailyWindow.String(),
+		Seed: f.Seed, EdgeBodyLimit: f.EdgeBodyLimit,
 		CreditsDepleted: f.CreditsDepleted, UnsupportedAuthentication: f.UnsupportedAuthentication,
 		ClientForbidden: f.ClientForbidden, MissingScope: f.MissingScope,
 	})
@@ -134,6 +155,11 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		RateWindow     json.RawMessage `json:"rate_window"`
 		ProcessingTime json.RawMessage `json:"processing_time"`
 		FailProcessing bool            `json:"fail_processing"`
+		OmitCheckAfter bool            `json:"omit_check_after"`
+		StuckWithError bool            `json:"stuck_with_error"`
+		DailyAppLimit  int             `json:"daily_app_limit"`
+		DailyUserLimit int             `json:"daily_user_limit"`
+		DailyWindow    json.RawMessage `json:"daily_window"`
 		Seed           int64           `json:"seed"`
 		EdgeBodyLimit  json.RawMessage `json:"edge_body_limit"`
 
@@ -161,6 +187,9 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if out.ProcessingTime, err = jsonDuration("processing_time", raw.ProcessingTime); err != nil {
 		return err
 	}
+	if out.DailyWindow, err = jsonDuration("daily_window", raw.DailyWindow); err != nil {
+		return err
+	}
 	if out.Bandwidth, err = jsonSize("bandwidth", raw.Bandwidth); err != nil {
 		return err
 	}
@@ -170,6 +199,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	out.FailRate, out.DropRate, out.RateLimit = raw.FailRate, raw.DropRate, raw.RateLimit
 	out.LoseAnswerRate = raw.LoseAnswerRate
 	out.FailProcessing, out.Seed = raw.FailProcessing, raw.Seed
+	out.OmitCheckAfter, out.StuckWithError = raw.OmitCheckAfter, raw.StuckWithError
+	out.DailyAppLimit, out.DailyUserLimit = raw.DailyAppLimit, raw.DailyUserLimit
 	out.CreditsDepleted, out.UnsupportedAuthentication = raw.CreditsDepleted, raw.UnsupportedAuthentication
 	out.ClientForbidden, out.MissingScope = raw.ClientForbidden, raw.MissingScope
 	*f = out

@@ -303,6 +303,7 @@ func (s *Server) oneShot(ver apiVersion, b *blob, category string, owners []stri
 	m.async = allowAsync && (a.kind == kindVideo || a.kind == kindGIF && categories[category] != kindImage)
 	if m.async {
 		m.procTime = s.faults.ProcessingTime
+		m.noCheck, m.stuck = s.faults.OmitCheckAfter, s.faults.StuckWithError
 		m.failure = durationProblem(category, a.duration)
 		if m.failure == nil && s.faults.FailProcessing {
 			m.failure = invalidMedia("Unsupported video format")

@@ -19,7 +19,8 @@ func TestEmulateCommand(t *testing.T) {
 	cmd := exec.Command(mediasyncExe(t), "emulate", "--listen", "127.0.0.1:0",
 		"--consumer-key", "ck", "--consumer-secret", "custom-consumer-secret",
 		"--access-token", "at", "--access-token-secret", "custom-token-secret",
-		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7", "--credits-depleted", "--missing-scope", "--edge-body-limit", "5MiB")
+		"--latency", "5ms", "--processing-time", "250ms", "--seed", "7", "--credits-depleted", "--missing-scope", "--edge-body-limit", "5MiB",
+		"--omit-check-after", "--stuck-with-error", "--daily-app-limit", "9", "--daily-user-limit", "8", "--daily-window", "2m")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,9 @@ func TestEmulateCommand(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&f)
 	resp.Body.Close()
 	if f["latency"] != "5ms" || f["processing_time"] != "250ms" || f["seed"] != float64(7) ||
-		f["credits_depleted"] != true || f["missing_scope"] != true || f["client_forbidden"] != false || f["edge_body_limit"] != float64(5<<20) {
+		f["credits_depleted"] != true || f["missing_scope"] != true || f["client_forbidden"] != false || f["edge_body_limit"] != float64(5<<20) ||
+		f["omit_check_after"] != true || f["stuck_with_error"] != true || f["daily_app_limit"] != float64(9) ||
+		f["daily_user_limit"] != float64(8) || f["daily_window"] != "2m0s" {
 		t.Errorf("faults = %v; want the flags' values", f)
 	}
 	// A v2 request without credentials is refused as X does: 401 with a plain problem, no code.
