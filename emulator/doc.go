@@ -88,6 +88,9 @@
 // A request whose client goes away while latency is injected is abandoned.
 // [ListenAndServe] and [Server.Serve] return nil when their context is
 // cancelled, after a graceful shutdown (requests in flight get 5 seconds).
+// They bound slow clients (Options.ReadHeaderTimeout, IdleTimeout, and a
+// minimum body rate over the time spent waiting for the body, 408 and a
+// closed connection below it), so trickling connections cannot pin them.
 // [Server.Close] removes the stored bytes; requests after it get 503. Apart
 // from Serve's HTTP server, the package starts no goroutines; its only
 // channels are one per media id being finalized, made and closed by the
