@@ -8,7 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // ListenAndServe serves a new emulator on addr (e.g. "127.0.0.1:8089") until
@@ -39,8 +42,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(baseURL 
 		Handler:           s.slow.guard(s),
 		ReadHeaderTimeout: s.slow.readHeader,
 		IdleTimeout:       s.slow.idle,
-		// Slow clients cut by the limits are not worth a line each.
-		ErrorLog: log.New(io.Discard, "", 0),
+		// The server's own complaints (slow clients cut, accept errors)
+		// go to the debug log: one line per dropped client is noise.
+		ErrorLog: log.New(debugWriter{s.log}, "", 0),
 	}
 	base := "http://" + ln.Addr().String()
 	s.log.Info().Str("url", base).Msg("emulator listening")
@@ -203,3 +207,11 @@ func (w *guardWriter) Write(p []byte) (int, error) {
 }
 
 func (w *guardWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// debugWriter logs each line written to it at debug level.
+type debugWriter struct{ l zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.l.Debug().Str("source", "http.Server").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
