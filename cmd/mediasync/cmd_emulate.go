@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mediasync/mediasync/emulator"
 )
@@ -12,6 +16,7 @@ import (
 func (a *app) emulateCmd() *cobra.Command {
 	var (
 		listen, store, bandwidth, edgeLimit string
+		credsFile                           string
 		logLevel                            string
 		creds                               emulator.Credentials
 		f                                   = emulator.DefaultFaults()
@@ -25,12 +30,42 @@ tokens, enforces X's size, type, segment and rate limits, processes video and GI
 expires media ids. Faults can be injected with the flags below or at run time with
 POST /_emulator/faults; GET /_emulator/media lists what was uploaded, with the sha256 of its bytes.
 
-Credentials come from the flags, else MEDIASYNC_EMULATOR_* variables, else fixed demo values that it
-prints at start.`,
+Credentials, each on its own: a flag, else the --credentials-file, else a MEDIASYNC_EMULATOR_*
+variable (CONSUMER_KEY, CONSUMER_SECRET, ACCESS_TOKEN, ACCESS_TOKEN_SECRET, BEARER_TOKEN,
+APP_BEARER_TOKEN), else a fixed demo value; the demo values are printed at start. Prefer the
+variables or the file for secrets: command-line flags show up in 'ps' for every user of the machine
+(a warning is logged when a secret is given as a flag). The credentials file is YAML, the block the
+demo prints:
+
+  consumer_key: ...
+  consumer_secret: ...
+  access_token: ...
+  access_token_secret: ...
+  bearer_token: ...        # OAuth 2.0 user token (v2)
+  app_bearer_token: ...    # an app-only token, refused as X refuses it
+
+Keep it private (chmod 600): a warning is logged when others can read it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := newLogger(a.stderr, logLevel, "auto")
-			fillEmulatorCreds(&creds)
+			for _, name := range secretEmulatorFlags {
+				if cmd.Flags().Changed(name) {
+					log.Warn().Str("flag", "--"+name).Msg("secret given on the command line: other users can read it with ps; " +
+						"use a MEDIASYNC_EMULATOR_* variable or --credentials-file")
+				}
+			}
+			var fromFile emulator.Credentials
+			if credsFile != "" {
+				var err error
+				var shared bool
+				if fromFile, shared, err = readEmulatorCredsFile(credsFile); err != nil {
+					return usageError{err}
+				}
+				if shared {
+					log.Warn().Str("file", credsFile).Msg("credentials file is readable by other users; chmod 600 it")
+				}
+			}
+			fillEmulatorCreds(&creds, fromFile)
 			if bandwidth != "" {
 				n, err := emulator.ParseSize(bandwidth)
 				if err != nil {
@@ -55,7 +90,7 @@ prints at start.`,
 				fmt.Fprintf(a.stdout, "X media API emulator listening on %s\n", url)
 				if creds == emulator.DemoCredentials() {
 					d := emulator.DemoCredentials()
-					fmt.Fprintf(a.stdout, "demo credentials (set --consumer-key etc. or MEDIASYNC_EMULATOR_* to change):\n"+
+					fmt.Fprintf(a.stdout, "demo credentials (set MEDIASYNC_EMULATOR_* or --credentials-file to change):\n"+
 						"  consumer_key: %s\n  consumer_secret: %s\n  access_token: %s\n  access_token_secret: %s\n  bearer_token: %s\n"+
 						"  app_bearer_token: %s (app-only: refused as X refuses it)\n",
 						d.ConsumerKey, d.ConsumerSecret, d.AccessToken, d.AccessTokenSecret, d.BearerToken, d.AppBearerToken)
@@ -66,12 +101,13 @@ prints at start.`,
 	fl := cmd.Flags()
 	fl.StringVar(&listen, "listen", "127.0.0.1:8089", "address to listen on")
 	fl.StringVar(&store, "store", "", "directory for uploaded bytes (default: a temporary directory removed at exit)")
+	fl.StringVar(&credsFile, "credentials-file", "", "YAML file with the credentials to accept (see above); keeps secrets out of ps")
 	fl.StringVar(&creds.ConsumerKey, "consumer-key", "", "OAuth 1.0a consumer key to accept")
-	fl.StringVar(&creds.ConsumerSecret, "consumer-secret", "", "OAuth 1.0a consumer secret")
+	fl.StringVar(&creds.ConsumerSecret, "consumer-secret", "", "OAuth 1.0a consumer secret (visible in ps: prefer the file or variable)")
 	fl.StringVar(&creds.AccessToken, "access-token", "", "OAuth 1.0a access token")
-	fl.StringVar(&creds.AccessTokenSecret, "access-token-secret", "", "OAuth 1.0a access token secret")
-	fl.StringVar(&creds.BearerToken, "bearer-token", "", "OAuth 2.0 user bearer token to accept (v2)")
-	fl.StringVar(&creds.AppBearerToken, "app-bearer-token", "", "app-only bearer token to refuse as X does (403 Unsupported Authentication)")
+	fl.StringVar(&creds.AccessTokenSecret, "access-token-secret", "", "OAuth 1.0a access token secret (visible in ps: prefer the file or variable)")
+	fl.StringVar(&creds.BearerToken, "bearer-token", "", "OAuth 2.0 user bearer token to accept, v2 (visible in ps: prefer the file or variable)")
+	fl.StringVar(&creds.AppBearerToken, "app-bearer-token", "", "app-only bearer token to refuse as X does with 403 Unsupported Authentication (visible in ps)")
 	fl.DurationVar(&f.Latency, "latency", f.Latency, "latency added to every request, e.g. 50ms")
 	fl.StringVar(&bandwidth, "bandwidth", "", "per-connection cap on request bodies, bytes per second, e.g. 20MB")
 	fl.StringVar(&edgeLimit, "edge-body-limit", "", "largest request body X's edge lets through, e.g. 5MiB; larger ones get 413 with an empty body (default: none)")
@@ -96,36 +132,89 @@ prints at start.`,
 	return cmd
 }
 
-// fillEmulatorCreds takes unset credentials from MEDIASYNC_EMULATOR_* and, when none is set at all,
-// uses the demo credentials.
-func fillEmulatorCreds(c *emulator.Credentials) {
-	for _, v := range []struct {
-		dst *string
-		env string
-	}{
-		{&c.ConsumerKey, "MEDIASYNC_EMULATOR_CONSUMER_KEY"},
-		{&c.ConsumerSecret, "MEDIASYNC_EMULATOR_CONSUMER_SECRET"},
-		{&c.AccessToken, "MEDIASYNC_EMULATOR_ACCESS_TOKEN"},
-		{&c.AccessTokenSecret, "MEDIASYNC_EMULATOR_ACCESS_TOKEN_SECRET"},
-		{&c.BearerToken, "MEDIASYNC_EMULATOR_BEARER_TOKEN"},
-		{&c.AppBearerToken, "MEDIASYNC_EMULATOR_APP_BEARER_TOKEN"},
-	} {
-		if *v.dst == "" {
-			*v.dst = os.Getenv(v.env)
+// secretEmulatorFlags are the flags that carry a secret.
+var secretEmulatorFlags = []string{"consumer-secret", "access-token-secret", "bearer-token", "app-bearer-token"}
+
+// emulatorCredsFile is the YAML form of --credentials-file: the block the demo prints.
+type emulatorCredsFile struct {
+	ConsumerKey       string `yaml:"consumer_key"`
+	ConsumerSecret    string `yaml:"consumer_secret"`
+	AccessToken       string `yaml:"access_token"`
+	AccessTokenSecret string `yaml:"access_token_secret"`
+	BearerToken       string `yaml:"bearer_token"`
+	AppBearerToken    string `yaml:"app_bearer_token"`
+}
+
+// readEmulatorCredsFile reads --credentials-file; shared reports that users other than its owner
+// can read it. Errors name the file and the problem, never a value from it.
+func readEmulatorCredsFile(path string) (c emulator.Credentials, shared bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return c, false, fmt.Errorf("--credentials-file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return c, false, fmt.Errorf("--credentials-file: %w", err)
+	}
+	dec := yaml.NewDecoder(io.LimitReader(f, 1<<20))
+	dec.KnownFields(true)
+	var y emulatorCredsFile
+	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
+		return c, false, fmt.Errorf("--credentials-file %s: %s", path, yamlProblem(err))
+	}
+	c = emulator.Credentials{ConsumerKey: y.ConsumerKey, ConsumerSecret: y.ConsumerSecret, AccessToken: y.AccessToken,
+		AccessTokenSecret: y.AccessTokenSecret, BearerToken: y.BearerToken, AppBearerToken: y.AppBearerToken}
+	return c, st.Mode().Perm()&0o077 != 0, nil
+}
+
+// yamlProblem describes a YAML error by its line numbers only: yaml.v3's messages quote the
+// offending value, which may be a secret.
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines := make([]string, 0, len(te.Errors))
+		for _, e := range te.Errors {
+			if i := strings.Index(e, ":"); i > 0 && strings.HasPrefix(e, "line ") {
+				e = e[:i]
+			} else {
+				e = "a value"
+			}
+			lines = append(lines, e)
+		}
+		return "not a mapping of the known keys (consumer_key, consumer_secret, access_token, access_token_secret, " +
+			"bearer_token, app_bearer_token) with string values: see " + strings.Join(lines, ", ")
+	}
+	msg := "not valid YAML"
+	if rest, ok := strings.CutPrefix(err.Error(), "yaml: line "); ok {
+		if n, _, ok := strings.Cut(rest, ":"); ok {
+			msg += " (line " + n + ")"
 		}
 	}
-	if *c == (emulator.Credentials{}) {
-		*c = emulator.DemoCredentials()
-		return
-	}
+	return msg
+}
+
+// fillEmulatorCreds fills each credential not given as a flag from the credentials file, else from
+// its MEDIASYNC_EMULATOR_* variable, else from the demo credentials.
+func fillEmulatorCreds(c *emulator.Credentials, file emulator.Credentials) {
 	d := emulator.DemoCredentials()
-	for _, v := range []struct{ dst, def *string }{
-		{&c.ConsumerKey, &d.ConsumerKey}, {&c.ConsumerSecret, &d.ConsumerSecret}, {&c.AccessToken, &d.AccessToken},
-		{&c.AccessTokenSecret, &d.AccessTokenSecret}, {&c.BearerToken, &d.BearerToken},
-		{&c.AppBearerToken, &d.AppBearerToken},
+	for _, v := range []struct {
+		dst  *string
+		file string
+		env  string
+		demo string
+	}{
+		{&c.ConsumerKey, file.ConsumerKey, "MEDIASYNC_EMULATOR_CONSUMER_KEY", d.ConsumerKey},
+		{&c.ConsumerSecret, file.ConsumerSecret, "MEDIASYNC_EMULATOR_CONSUMER_SECRET", d.ConsumerSecret},
+		{&c.AccessToken, file.AccessToken, "MEDIASYNC_EMULATOR_ACCESS_TOKEN", d.AccessToken},
+		{&c.AccessTokenSecret, file.AccessTokenSecret, "MEDIASYNC_EMULATOR_ACCESS_TOKEN_SECRET", d.AccessTokenSecret},
+		{&c.BearerToken, file.BearerToken, "MEDIASYNC_EMULATOR_BEARER_TOKEN", d.BearerToken},
+		{&c.AppBearerToken, file.AppBearerToken, "MEDIASYNC_EMULATOR_APP_BEARER_TOKEN", d.AppBearerToken},
 	} {
-		if *v.dst == "" {
-			*v.dst = *v.def
+		for _, src := range []string{v.file, os.Getenv(v.env), v.demo} {
+			if *v.dst == "" {
+				*v.dst = src
+			}
 		}
 	}
 }
