@@ -38,6 +38,9 @@ func (s *Server) authenticate(c *call, am authMode) *authFailure {
 			return &authFailure{status: http.StatusForbidden, code: 220, msg: "Your credentials do not allow access to this resource.", reason: "bearer token on a user-context endpoint"}
 		}
 		tok = strings.TrimSpace(tok)
+		if s.creds.AppBearerToken != "" && constantEqual(tok, s.creds.AppBearerToken) {
+			return &authFailure{status: http.StatusForbidden, code: 220, msg: "Your credentials do not allow access to this resource.", reason: "app-only bearer token", appOnly: true}
+		}
 		if s.creds.BearerToken != "" && constantEqual(tok, s.creds.BearerToken) {
 			return nil
 		}
@@ -69,4 +72,24 @@ func (s *Server) authenticate(c *call, am authMode) *authFailure {
 		return errNoAuth
 	}
 	return s.verifier.verify(or, s.creds)
+}
+
+// refuseAuth answers a request that failed authentication. v1.1 gives the
+// failure's code ({"errors":[{"code":32,…}]}). v2 gives a plain 401
+// problem for every missing, malformed or wrong credential, as X does
+// (see plainProblem), X's Unsupported Authentication 403 for an app-only
+// bearer token, and the empty 413 for a form body too large to read.
+func (c *call) refuseAuth(ae *authFailure) {
+	switch {
+	case c.ver == v11:
+		c.v11Error(ae.status, ae.code, ae.msg)
+	case ae.appOnly:
+		c.unsupportedAuth()
+	case ae.status == http.StatusRequestEntityTooLarge:
+		c.empty(http.StatusRequestEntityTooLarge)
+	case ae.plain:
+		c.plainProblem(ae.status) // an OAuth 2.0 token: expired (401) or without the scope (403)
+	default:
+		c.plainProblem(http.StatusUnauthorized)
+	}
 }

@@ -18,19 +18,15 @@
 //     GET /_emulator/oauth2, POST /_emulator/oauth2/revoke-all,
 //     POST /_emulator/oauth2/token-fault.
 //
-// Answers have X's status codes, JSON shapes and headers as recorded from the
-// real service (v1.1 INIT 202, APPEND 204 with an empty body, FINALIZE 201 or
-// 200 with processing_info; v2 {"data":…} and RFC 7807 problems; 429 code 88
-// when a budget is spent). x-rate-limit-* headers report the budget the
-// endpoint spent; answers that never reached an endpoint's budget (401s and
-// other authentication failures, injected 5xx) carry none, as X's 401s do.
-//
-// v2 takes media only as JSON with base64 "media" (the body is capped at
-// 4/3 of the media limit plus 64 KiB, 413 above: 4 MiB of media for APPEND,
-// 5 MiB for one-shot) or as multipart/form-data with a "media" part; the
-// v1.1 shapes (form-urlencoded bodies, media_data) are v1.1 only.
-//
 // # Guarantees
+//
+// Answers have X's status codes, JSON shapes and headers as recorded from
+// the real service, with the source cited where each is made: v1.1 errors
+// as {"errors":[{"code":…}]}; v2 {"data":…} and RFC 7807 problems, its 401,
+// 403 and 429 plain problems without a code. x-rate-limit-* (and, on v2
+// media endpoints, x-app-limit-24hour-* and x-user-limit-24hour-*) report
+// the budgets the endpoint spent; answers that reached no budget
+// (authentication failures, account refusals, injected 5xx) carry none.
 //
 // Requests are authenticated with OAuth 1.0a HMAC-SHA1 signatures verified by
 // this package's own RFC 5849 code: query parameters and
@@ -47,49 +43,52 @@
 // the media endpoints, users.read and tweet.read on /2/users/me; 403
 // otherwise). Grants survive Reset. Secrets are never logged.
 //
-// Segments are reassembled by segment_index (a re-sent index replaces the
-// earlier bytes); FINALIZE checks that they add up to total_bytes, sniffs the
-// content, decodes image dimensions and checks MP4/QuickTime structure
-// (top-level boxes tiling the file, a moov box) and reads the video's
-// duration from moov/mvhd. A tweet_video or dm_video (named, or assumed by
-// v2 without a media_category) longer than 140 s then fails processing,
-// reported in processing_info at FINALIZE/STATUS as X does:
-// {"code":3,"name":"UnsupportedMedia","message":"Duration
-// 2.minutes+30.seconds exceeds max duration of 2.minutes+20.seconds"}
-// (durations in com.twitter.util's format: non-zero days, hours, minutes,
-// seconds, milliseconds joined by "+"). amplify_video and v1.1's sync path
-// (no media_category) have no duration limit; an unreadable duration is not
-// a failure; the 0.5 s minimum is not enforced. MediaInfo.DurationMS reports
-// what was read. The
-// bytes' SHA-256 (MediaInfo.SHA256) is computed the first time the media is
-// inspected, not in FINALIZE, so that the emulator's own work does not set the
-// pace of the uploads it serves. A FINALIZE or STATUS that arrives while another
-// FINALIZE of the same id is still reading its bytes waits for it (or for its
-// own client to go away) and answers as a repeated FINALIZE does: with the
-// current state. Video and GIF processing runs on the clock (no
-// goroutines): pending, in_progress with progress_percent, then succeeded or
-// failed, over Faults.ProcessingTime. Media ids expire 86400 s after INIT.
-// Segment bytes live under Options.StoreDir (or a temp dir), so large uploads
-// do not live in memory, unless Options.InMemory.
+// OAuth 1.0a HMAC-SHA1 signatures are verified by this package's own RFC
+// 5849 code (query and form-urlencoded parameters signed, multipart and JSON
+// bodies not; 15-minute timestamp window; nonces not reusable). v2 also
+// takes the configured OAuth 2.0 user bearer token, and refuses the
+// configured app-only one (Credentials.AppBearerToken) with X's 403
+// "Unsupported Authentication". Secrets are never logged.
+//
+// Uploads are checked as X checks them: sizes, types, categories, segment
+// indexes (reassembled by index), total_bytes, content sniffing, image
+// dimensions, MP4 structure and a tweet_video/dm_video's 140 s limit
+// (failed in processing, as X reports it). Video and GIF processing runs on
+// the clock, without goroutines: pending, in_progress, then succeeded or
+// failed over Faults.ProcessingTime. Media that needs no processing has no
+// STATUS (v2 400 "BadRequest: Not found", v1.1 404 code 34). A FINALIZE or
+// STATUS that arrives while another FINALIZE of the id reads its bytes waits
+// for it. Media ids expire 86400 s after INIT. MediaInfo.SHA256 is computed
+// when first asked for, not in FINALIZE. Bytes live under Options.StoreDir
+// (or a temp dir) unless Options.InMemory.
 //
 // All time comes from time.Now, so the emulator runs unchanged inside a
-// testing/synctest bubble when it is reached through an in-memory transport.
+// testing/synctest bubble when reached through an in-memory transport.
 //
-// # Faults and cancellation
+// # Faults
 //
-// [Faults] inject latency, a bandwidth cap on request bodies, 5xx answers
-// (500 code 131 / 503 code 130), connections cut mid-body, lost answers
-// (the request is processed in full, its answer discarded and the
-// connection closed; stats count the status it would have had), tighter
-// rate limits and failed processing; a non-zero Seed makes the random ones
+// [Faults] inject, on demand and at run time (POST /_emulator/faults
+// replaces every knob): latency, a bandwidth cap, retryable 5xx, connections
+// cut mid-body, lost answers (processed, answer discarded, connection
+// closed), tighter rate limits and daily budgets (429 when spent), failed
+// processing, processing_info without check_after_secs or stuck in_progress
+// with an error, X's edge 413 with an empty body for a body over a limit
+// (before anything else looks at it), and account-level refusals
+// (CreditsDepleted 402; Unsupported Authentication, Client Forbidden,
+// missing scope 403) that answer every authenticated API request while on.
+// The admin API is never faulted. A non-zero Seed makes the random faults
 // repeat.
-// A request whose client goes away while latency is injected is abandoned.
+//
+// # Serving and cancellation
+//
 // [ListenAndServe] and [Server.Serve] return nil when their context is
 // cancelled, after a graceful shutdown (requests in flight get 5 seconds).
-// [Server.Close] removes the stored bytes; requests after it get 503. Apart
-// from Serve's HTTP server, the package starts no goroutines; its only
-// channels are one per media id being finalized, made and closed by the
-// FINALIZE request that does the work.
+// They bound slow clients: header and idle timeouts, and a minimum body rate
+// over the time spent waiting for the body (below it: 408, connection
+// closed), so trickling connections cannot pin them. A request whose client
+// goes away while latency is injected is abandoned. [Server.Close] removes
+// the stored bytes; requests after it get 503. Apart from Serve's HTTP
+// server the package starts no goroutines.
 //
 // Package emulatortest starts an emulator for other packages' tests, on
 // loopback or in memory (for testing/synctest bubbles).

@@ -17,7 +17,7 @@ import (
 )
 
 // Faults are the failures and limits the emulator injects on demand. The zero
-// value injects nothing: no latency, unlimited bandwidth, X's real rate limits,
+// value injects nothing: no latency, unlimited bandwidth, no edge limit, X's real rate limits,
 // and video/GIF processing that completes at once. The JSON form (snake_case
 // keys, durations as "50ms" strings, bandwidth as bytes or "20MB") is what
 // POST /_emulator/faults accepts; it replaces every knob.
@@ -31,7 +31,24 @@ type Faults struct {
 	RateWindow     time.Duration `json:"rate_window"`      // window of every budget; 0 = the real windows
 	ProcessingTime time.Duration `json:"processing_time"`  // how long video/GIF processing takes; 0 = instant
 	FailProcessing bool          `json:"fail_processing"`  // video/GIF processing ends failed (InvalidMedia)
+	OmitCheckAfter bool          `json:"omit_check_after"` // processing_info comes without check_after_secs
+	StuckWithError bool          `json:"stuck_with_error"` // processing stays in_progress (99 %) with an error object instead of failing
+	DailyAppLimit  int           `json:"daily_app_limit"`  // per-app budget per endpoint per daily window; 0 = X's (v2 media endpoints)
+	DailyUserLimit int           `json:"daily_user_limit"` // per-user budget per endpoint per daily window; 0 = the app's default
+	DailyWindow    time.Duration `json:"daily_window"`     // window of the daily budgets; 0 = 24h
 	Seed           int64         `json:"seed"`             // non-zero: fail/drop decisions repeat for the same request sequence
+	// EdgeBodyLimit, when positive, is the largest request body X's edge
+	// lets through: a larger one (by Content-Length, or counted as read)
+	// gets 413 with an empty body before authentication or any handler.
+	// Bytes; JSON also takes a size string ("5MiB"). 0 = no edge limit.
+	EdgeBodyLimit int64 `json:"edge_body_limit"`
+
+	// Account-level refusals: while one is on, every authenticated API
+	// request (not /_emulator/) gets X's answer for it (see account.go).
+	CreditsDepleted           bool `json:"credits_depleted"`           // 402 CreditsDepleted: a pay-per-use account out of credits
+	UnsupportedAuthentication bool `json:"unsupported_authentication"` // 403 Unsupported Authentication: as if the token were app-only
+	ClientForbidden           bool `json:"client_forbidden"`           // 403 Client Forbidden: the app is not attached to a Project
+	MissingScope              bool `json:"missing_scope"`              // 403 Forbidden: the token lacks media.write
 }
 
 // DefaultFaults are the faults `mediasync emulate` and `mediasync demo` start
@@ -65,6 +82,18 @@ func (f Faults) Validate() error {
 	if f.RateWindow < 0 {
 		errs = append(errs, fmt.Errorf("rate_window %v: must not be negative", f.RateWindow))
 	}
+	if f.DailyAppLimit < 0 {
+		errs = append(errs, fmt.Errorf("daily_app_limit %d: must not be negative", f.DailyAppLimit))
+	}
+	if f.DailyUserLimit < 0 {
+		errs = append(errs, fmt.Errorf("daily_user_limit %d: must not be negative", f.DailyUserLimit))
+	}
+	if f.DailyWindow < 0 {
+		errs = append(errs, fmt.Errorf("daily_window %v: must not be negative", f.DailyWindow))
+	}
+	if f.EdgeBodyLimit < 0 {
+		errs = append(errs, fmt.Errorf("edge_body_limit %d: must not be negative", f.EdgeBodyLimit))
+	}
 	if f.ProcessingTime < 0 {
 		errs = append(errs, fmt.Errorf("processing_time %v: must not be negative", f.ProcessingTime))
 	}
@@ -84,7 +113,18 @@ type faultsJSON struct {
 	RateWindow     string  `json:"rate_window"`
 	ProcessingTime string  `json:"processing_time"`
 	FailProcessing bool    `json:"fail_processing"`
+	OmitCheckAfter bool    `json:"omit_check_after"`
+	StuckWithError bool    `json:"stuck_with_error"`
+	DailyAppLimit  int     `json:"daily_app_limit"`
+	DailyUserLimit int     `json:"daily_user_limit"`
+	DailyWindow    string  `json:"daily_window"`
 	Seed           int64   `json:"seed"`
+	EdgeBodyLimit  int64   `json:"edge_body_limit"`
+
+	CreditsDepleted           bool `json:"credits_depleted"`
+	UnsupportedAuthentication bool `json:"unsupported_authentication"`
+	ClientForbidden           bool `json:"client_forbidden"`
+	MissingScope              bool `json:"missing_scope"`
 }
 
 // MarshalJSON writes durations as strings ("50ms").
@@ -93,7 +133,11 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: f.Latency.String(), Bandwidth: f.Bandwidth, FailRate: f.FailRate, DropRate: f.DropRate,
 		LoseAnswerRate: f.LoseAnswerRate,
 		RateLimit:      f.RateLimit, RateWindow: f.RateWindow.String(), ProcessingTime: f.ProcessingTime.String(),
-		FailProcessing: f.FailProcessing, Seed: f.Seed,
+		FailProcessing: f.FailProcessing, OmitCheckAfter: f.OmitCheckAfter, StuckWithError: f.StuckWithError,
+		DailyAppLimit: f.DailyAppLimit, DailyUserLimit: f.DailyUserLimit, DailyWindow: f.DailyWindow.String(),
+		Seed: f.Seed, EdgeBodyLimit: f.EdgeBodyLimit,
+		CreditsDepleted: f.CreditsDepleted, UnsupportedAuthentication: f.UnsupportedAuthentication,
+		ClientForbidden: f.ClientForbidden, MissingScope: f.MissingScope,
 	})
 }
 
@@ -111,7 +155,18 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		RateWindow     json.RawMessage `json:"rate_window"`
 		ProcessingTime json.RawMessage `json:"processing_time"`
 		FailProcessing bool            `json:"fail_processing"`
+		OmitCheckAfter bool            `json:"omit_check_after"`
+		StuckWithError bool            `json:"stuck_with_error"`
+		DailyAppLimit  int             `json:"daily_app_limit"`
+		DailyUserLimit int             `json:"daily_user_limit"`
+		DailyWindow    json.RawMessage `json:"daily_window"`
 		Seed           int64           `json:"seed"`
+		EdgeBodyLimit  json.RawMessage `json:"edge_body_limit"`
+
+		CreditsDepleted           bool `json:"credits_depleted"`
+		UnsupportedAuthentication bool `json:"unsupported_authentication"`
+		ClientForbidden           bool `json:"client_forbidden"`
+		MissingScope              bool `json:"missing_scope"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -132,19 +187,22 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if out.ProcessingTime, err = jsonDuration("processing_time", raw.ProcessingTime); err != nil {
 		return err
 	}
-	if len(raw.Bandwidth) > 0 && string(raw.Bandwidth) != "null" {
-		var s string
-		if json.Unmarshal(raw.Bandwidth, &s) == nil {
-			if out.Bandwidth, err = ParseSize(s); err != nil {
-				return fmt.Errorf("decode faults: bandwidth: %w", err)
-			}
-		} else if err := json.Unmarshal(raw.Bandwidth, &out.Bandwidth); err != nil {
-			return fmt.Errorf("decode faults: bandwidth: want bytes or a size string: %w", err)
-		}
+	if out.DailyWindow, err = jsonDuration("daily_window", raw.DailyWindow); err != nil {
+		return err
+	}
+	if out.Bandwidth, err = jsonSize("bandwidth", raw.Bandwidth); err != nil {
+		return err
+	}
+	if out.EdgeBodyLimit, err = jsonSize("edge_body_limit", raw.EdgeBodyLimit); err != nil {
+		return err
 	}
 	out.FailRate, out.DropRate, out.RateLimit = raw.FailRate, raw.DropRate, raw.RateLimit
 	out.LoseAnswerRate = raw.LoseAnswerRate
 	out.FailProcessing, out.Seed = raw.FailProcessing, raw.Seed
+	out.OmitCheckAfter, out.StuckWithError = raw.OmitCheckAfter, raw.StuckWithError
+	out.DailyAppLimit, out.DailyUserLimit = raw.DailyAppLimit, raw.DailyUserLimit
+	out.CreditsDepleted, out.UnsupportedAuthentication = raw.CreditsDepleted, raw.UnsupportedAuthentication
+	out.ClientForbidden, out.MissingScope = raw.ClientForbidden, raw.MissingScope
 	*f = out
 	return nil
 }
@@ -166,6 +224,26 @@ func jsonDuration(key string, raw json.RawMessage) (time.Duration, error) {
 		return 0, fmt.Errorf("decode faults: %s: want a duration string such as \"50ms\"", key)
 	}
 	return time.Duration(n), nil
+}
+
+// jsonSize decodes a byte count given as a number or a size string.
+func jsonSize(key string, raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		n, err := ParseSize(s)
+		if err != nil {
+			return 0, fmt.Errorf("decode faults: %s: %w", key, err)
+		}
+		return n, nil
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, fmt.Errorf("decode faults: %s: want bytes or a size string: %w", key, err)
+	}
+	return n, nil
 }
 
 // ParseSize parses a byte size: plain bytes ("1048576") or a number with a
@@ -221,6 +299,7 @@ func (s *Server) applyFaults(c *call, count func()) (after func(), proceed bool)
 	r := c.r
 	s.mu.Lock()
 	closed, f := s.closed, s.faults
+	c.faults = f
 	var drop, fail, fail503, lose bool
 	if f.DropRate > 0 {
 		drop = s.dice.rng.Float64() < f.DropRate
@@ -236,6 +315,16 @@ func (s *Server) applyFaults(c *call, count func()) (after func(), proceed bool)
 	if closed {
 		c.errorCode(http.StatusServiceUnavailable, 130, "Over capacity")
 		return nil, false
+	}
+	if f.EdgeBodyLimit > 0 && r.Body != nil && r.Body != http.NoBody {
+		switch {
+		case r.ContentLength > f.EdgeBodyLimit:
+			c.edgeRefuse()
+			return nil, false
+		case r.ContentLength < 0:
+			eb := &edgeBody{rc: r.Body, left: f.EdgeBodyLimit}
+			r.Body, c.w.edge = eb, eb
+		}
 	}
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
@@ -273,6 +362,50 @@ func (s *Server) applyFaults(c *call, count func()) (after func(), proceed bool)
 	}
 	return nil, true
 }
+
+// edgeRefuse answers as X's edge does for a request body over its limit:
+// 413 with an empty body, no JSON and none of the API's headers, before
+// authentication or any handler (trypostit/trypost PR #31, 2026-05-12: APPEND
+// of a 5 MiB segment; API.md §4.2).
+func (c *call) edgeRefuse() {
+	setEdgeHeaders(c.w.Header())
+	c.w.WriteHeader(http.StatusRequestEntityTooLarge)
+}
+
+func setEdgeHeaders(h http.Header) {
+	h.Set("Content-Length", "0")
+	h.Set("Connection", "close") // the rest of the body is not read
+}
+
+// edgeBody counts a request body of unknown length (chunked) against
+// Faults.EdgeBodyLimit: reading past the limit fails, and the recorder turns
+// the handler's answer into the edge's empty 413.
+type edgeBody struct {
+	rc   io.ReadCloser
+	left int64 // bytes still allowed
+	over bool
+}
+
+// errEdgeLimit is what a read past the edge limit returns.
+var errEdgeLimit = errors.New("request body over the edge limit")
+
+func (b *edgeBody) Read(p []byte) (int, error) {
+	if b.over {
+		return 0, errEdgeLimit
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) > b.left {
+		b.over = true
+		return 0, errEdgeLimit
+	}
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *edgeBody) Close() error { return b.rc.Close() }
 
 // discardWriter takes an answer that is never sent (Faults.LoseAnswerRate).
 type discardWriter struct{ header http.Header }

@@ -37,6 +37,8 @@ type authFailure struct {
 	msg    string
 	reason string // for the log only; never contains a secret
 	plain  bool   // v2: answer a plain problem (title, detail, type, status), as X does for OAuth 2.0 tokens
+	// appOnly marks an app-only bearer token (Credentials.AppBearerToken).
+	appOnly bool
 }
 
 var (

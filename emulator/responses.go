@@ -79,9 +79,16 @@ func (c *call) v11Legacy(status int, msg string) {
 }
 
 // errorCode answers an X error code in the shape of the call's version.
+// v2 answers 401, 403 and 429 as X does, with a plain problem that has no
+// code (see plainProblem); its 5xx carry the code in errors[].
 func (c *call) errorCode(status, code int, msg string) {
 	if c.ver == v11 {
 		c.v11Error(status, code, msg)
+		return
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		c.plainProblem(status)
 		return
 	}
 	title := http.StatusText(status)
@@ -101,6 +108,27 @@ func (c *call) internal(err error) {
 	c.errorCode(http.StatusInternalServerError, 131, "Internal error")
 }
 
+// plainProblem answers v2's bare RFC 7807 problem for a status, with no
+// errors[] and no code, application/problem+json:
+//
+//	401 {"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}
+//	403 {"title":"Forbidden","type":"about:blank","status":403,"detail":"Forbidden"}
+//	429 {"title":"Too Many Requests","type":"about:blank","status":429,"detail":"Too Many Requests"}
+//
+// Sources: 401 as logged from POST /2/tweets with OAuth 1.0a and in client
+// fixtures (e.g. the Go twitter client's httpmock tests, and a PHP client's
+// "v2" case, both with this exact body); 403 PLhery/node-twitter-api-v2#588
+// (API.md §4.2); 429 geduldig/TwitterAPI#180 (2021-03-19).
+func (c *call) plainProblem(status int) {
+	text := http.StatusText(status)
+	c.writeJSON(status, "application/problem+json", struct {
+		Title  string `json:"title"`
+		Type   string `json:"type"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{Title: text, Type: "about:blank", Status: status, Detail: text})
+}
+
 // problem answers a v2 RFC 7807 problem.
 func (c *call) problem(status int, title, detail, typ string) {
 	c.writeJSON(status, "application/problem+json", map[string]any{
@@ -108,17 +136,29 @@ func (c *call) problem(status int, title, detail, typ string) {
 	})
 }
 
-// invalid answers v2's 400 "Invalid Request" with one error message.
+// invalid answers v2's 400 "Invalid Request" with one error message, its
+// members in X's order (sferik/x-ruby#71, xdevplatform/xurl#18):
+// {"errors":[{"parameters":{…},"message":"…"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}
+// (no "parameters" when param is "").
 func (c *call) invalid(param, msg string) {
-	item := map[string]any{"message": msg}
-	if param != "" {
-		item["parameters"] = map[string][]string{param: {}}
+	type item struct {
+		Parameters map[string][]string `json:"parameters,omitempty"`
+		Message    string              `json:"message"`
 	}
-	c.writeJSON(http.StatusBadRequest, "application/json; charset=utf-8", map[string]any{
-		"errors": []any{item},
-		"title":  "Invalid Request",
-		"detail": "One or more parameters to your request was invalid.",
-		"type":   "https://api.twitter.com/2/problems/invalid-request",
+	it := item{Message: msg}
+	if param != "" {
+		it.Parameters = map[string][]string{param: {}}
+	}
+	c.writeJSON(http.StatusBadRequest, "application/json; charset=utf-8", struct {
+		Errors []item `json:"errors"`
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+		Type   string `json:"type"`
+	}{
+		Errors: []item{it},
+		Title:  "Invalid Request",
+		Detail: "One or more parameters to your request was invalid.",
+		Type:   "https://api.twitter.com/2/problems/invalid-request",
 	})
 }
 

@@ -65,14 +65,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// recorder remembers the status code for the stats.
+// recorder remembers the status code for the stats. When an edge-limited
+// body of unknown length has gone over the limit (see edgeBody), whatever
+// the handler answers becomes the edge's empty 413.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	edge   *edgeBody // nil unless a chunked body is counted against Faults.EdgeBodyLimit
+	muted  bool      // the edge's 413 was sent: the handler's body goes nowhere
 }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
+		if w.edge != nil && w.edge.over {
+			code = http.StatusRequestEntityTooLarge
+			clear(w.Header())
+			setEdgeHeaders(w.Header())
+			w.muted = true
+		}
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -80,7 +90,10 @@ func (w *recorder) WriteHeader(code int) {
 
 func (w *recorder) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.muted {
+		return len(p), nil
 	}
 	return w.ResponseWriter.Write(p)
 }
@@ -99,6 +112,7 @@ type call struct {
 	bodyTime time.Duration
 	limit    *limitState // rate-limit headers of this answer
 	mediaID  string      // x-mediaid header (v1.1)
+	faults   Faults      // in force when the request arrived
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string, ver apiVersion, am authMode, h func(*call)) {
@@ -130,11 +144,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 	}
 	if ae := s.authenticate(c, am); ae != nil {
 		s.log.Debug().Str("path", r.URL.Path).Str("reason", ae.reason).Msg("request refused")
-		if ae.plain && ver == v2 {
-			c.problem(ae.status, http.StatusText(ae.status), ae.msg, "about:blank")
-			return
-		}
-		c.errorCode(ae.status, ae.code, ae.msg)
+		c.refuseAuth(ae)
+		return
+	}
+	if c.refuseAccount(c.faults.accountRefusal()) {
 		return
 	}
 	h(c)

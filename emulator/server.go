@@ -1,12 +1,10 @@
 package emulator
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -21,12 +19,18 @@ import (
 // Credentials are the keys the emulator accepts: an OAuth 1.0a consumer key
 // and secret with a user access token and secret (both API versions), and an
 // OAuth 2.0 user bearer token (v2 only; "" refuses every bearer token).
+//
+// AppBearerToken is an app-only bearer token, the developer portal's
+// "Bearer Token" that users paste where a user token belongs: the emulator
+// knows it in order to refuse it as X does, with v2's 403 "Unsupported
+// Authentication" (v1.1: 403 code 220). "" = none.
 type Credentials struct {
 	ConsumerKey       string
 	ConsumerSecret    string
 	AccessToken       string
 	AccessTokenSecret string
 	BearerToken       string
+	AppBearerToken    string
 }
 
 // String names the credentials without their secrets, so that printing or
@@ -44,6 +48,8 @@ func DemoCredentials() Credentials {
 		AccessToken:       "1000000000000000001-mediasyncdemoaccesstoken",
 		AccessTokenSecret: "mediasync-demo-access-token-secret",
 		BearerToken:       "mediasync-demo-bearer-token",
+		// Shaped like the portal's app-only tokens, which start with "AAAA…".
+		AppBearerToken: "AAAAAAAAAAAAAAAAAAAAAMediasyncDemoAppOnlyBearerToken",
 	}
 }
 
@@ -55,6 +61,18 @@ type Options struct {
 	InMemory    bool   // keep bytes in memory (tests); StoreDir is then unused
 	Log         zerolog.Logger
 	OAuth2      OAuth2Options // the OAuth 2.0 authorization server; zero = off
+
+	// Limits on slow clients, applied by Serve and ListenAndServe so that
+	// connections that trickle cannot pin the emulator (0 = the default).
+	ReadHeaderTimeout time.Duration // a request's headers must arrive within it; default 30s
+	IdleTimeout       time.Duration // an idle keep-alive connection is closed after it; default 2m
+	// A request body must deliver MinBodyRate bytes/s over each
+	// BodyRateWindow of time spent waiting for it (the emulator's own pauses,
+	// such as a bandwidth fault, do not count); a slower one is cut with 408
+	// and its connection closed. Defaults 1 KiB/s and 30s; MinBodyRate < 0
+	// turns the check off.
+	MinBodyRate    int64
+	BodyRateWindow time.Duration
 }
 
 // MediaInfo describes one media id as the emulator holds it.
@@ -107,6 +125,7 @@ type Server struct {
 	storeDir string
 	ownStore bool
 	log      zerolog.Logger
+	slow     slowLimits
 	now      func() time.Time
 	verifier *oauthVerifier
 	oauth2   *oauth2Server
@@ -147,6 +166,7 @@ func New(opts Options) (*Server, error) {
 		inMemory: opts.InMemory,
 		storeDir: opts.StoreDir,
 		log:      opts.Log.With().Str("component", "emulator").Logger(),
+		slow:     newSlowLimits(opts),
 		now:      time.Now,
 		faults:   opts.Faults,
 		dice:     newFaultDice(opts.Faults.Seed),
@@ -313,54 +333,6 @@ func (s *Server) Stats() Stats {
 		st.Requests[ep] = c
 	}
 	return st
-}
-
-// ListenAndServe serves a new emulator on addr (e.g. "127.0.0.1:8089") until
-// ctx is cancelled, then shuts down gracefully, closes the emulator and
-// returns nil. ready, if not nil, is called with the base URL
-// ("http://127.0.0.1:8089") once the listener is bound.
-func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(baseURL string)) error {
-	s, err := New(opts)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("emulator listen: %w", err)
-	}
-	return s.Serve(ctx, ln, ready)
-}
-
-// Serve serves s on ln until ctx is cancelled, then stops taking
-// connections, gives requests in flight up to 5 seconds to finish, and
-// returns nil. It closes ln but not s. ready is as for [ListenAndServe].
-func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(baseURL string)) error {
-	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	base := "http://" + ln.Addr().String()
-	s.log.Info().Str("url", base).Msg("emulator listening")
-	if ready != nil {
-		ready(base)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("emulator serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	<-errc
-	return nil
 }
 
 // userID is the numeric user id X embeds in access tokens ("<id>-<rest>").

@@ -44,6 +44,8 @@ type media struct {
 	finalizedAt time.Time     // processing starts here
 	procTime    time.Duration // snapshot of Faults.ProcessingTime
 	failure     *procError    // processing ends failed with this
+	noCheck     bool          // snapshot of Faults.OmitCheckAfter
+	stuck       bool          // snapshot of Faults.StuckWithError
 	altText     string
 }
 
@@ -81,12 +83,31 @@ func (m *media) state(now time.Time) (string, *processingInfo) {
 	}
 	elapsed := now.Sub(m.finalizedAt)
 	if elapsed >= m.procTime {
+		if m.stuck {
+			// X can leave state at in_progress with an error instead of
+			// moving to failed: abraham/twitteroauth#1185 (2023-07-20):
+			// {"state":"in_progress","progress_percent":99,"error":{"code":1,"name":"InvalidMedia","message":"file is invalid"}}
+			// (twython#549: the same at 100; PLhery changelog #483). No
+			// check_after_secs, and it never moves on.
+			e := m.failure
+			if e == nil {
+				e = invalidMedia("file is invalid")
+			}
+			return "in_progress", &processingInfo{State: "in_progress", ProgressPercent: 99, Error: e}
+		}
 		if m.failure != nil {
 			return "failed", &processingInfo{State: "failed", ProgressPercent: 100, Error: m.failure}
 		}
 		return "succeeded", &processingInfo{State: "succeeded", ProgressPercent: 100}
 	}
-	checkAfter := func(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+	checkAfter := func(d time.Duration) int {
+		if m.noCheck {
+			// tweepy PR #2050: X "stopped reliably returning the
+			// 'check_after_secs' key"; omitempty drops the 0.
+			return 0
+		}
+		return max(1, int(math.Ceil(d.Seconds())))
+	}
 	if pend := m.procTime / 10; elapsed < pend {
 		return "pending", &processingInfo{State: "pending", CheckAfterSecs: checkAfter(pend - elapsed)}
 	}
@@ -289,6 +310,7 @@ func (s *Server) finalize(ctx context.Context, m *media, allowAsync bool) (*proc
 	done := make(chan struct{})
 	m.finalizing = done
 	procTime, failProc := s.faults.ProcessingTime, s.faults.FailProcessing
+	noCheck, stuck := s.faults.OmitCheckAfter, s.faults.StuckWithError
 	hook := s.finalizingHook
 	s.mu.Unlock()
 
@@ -313,7 +335,7 @@ func (s *Server) finalize(ctx context.Context, m *media, allowAsync bool) (*proc
 	m.failure = a.problem
 	m.duration = a.duration
 	if m.async {
-		m.procTime = procTime
+		m.procTime, m.noCheck, m.stuck = procTime, noCheck, stuck
 		if m.failure == nil {
 			m.failure = durationProblem(m.category, a.duration)
 		}

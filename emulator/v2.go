@@ -188,7 +188,8 @@ func (s *Server) v2Finalize(c *call) {
 	c.v2Data(http.StatusOK, s.v2MediaBody(m))
 }
 
-// v2Status serves GET /2/media/upload?command=STATUS&media_id=.
+// v2Status serves GET /2/media/upload?command=STATUS&media_id=: the media's
+// state while and after it is processed; 400 for media without processing.
 func (s *Server) v2Status(c *call) {
 	if !c.take("v2 status") {
 		return
@@ -213,10 +214,19 @@ func (s *Server) v2Status(c *call) {
 		return
 	}
 	s.mu.Lock()
-	final := m.phase == phaseFinal
+	final, processed := m.phase == phaseFinal, m.async
 	s.mu.Unlock()
 	if !final {
 		c.invalid("media_id", fmt.Sprintf("The media_id %q has not been finalized.", c.mediaID))
+		return
+	}
+	if !processed {
+		// Media that needed no processing (images, subtitles: FINALIZE gave
+		// no processing_info) has no status at X. Its answer, recorded in
+		// xdevplatform/xurl#18 (2025-03-14) for a tweet_image:
+		// {"errors":[{"message":"BadRequest: Not found"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}
+		// (v1.1 answers 404 code 34 instead: API.md §1.5 c.)
+		c.invalid("", "BadRequest: Not found")
 		return
 	}
 	c.v2Data(http.StatusOK, s.v2MediaBody(m))
@@ -293,6 +303,7 @@ func (s *Server) oneShot(ver apiVersion, b *blob, category string, owners []stri
 	m.async = allowAsync && (a.kind == kindVideo || a.kind == kindGIF && categories[category] != kindImage)
 	if m.async {
 		m.procTime = s.faults.ProcessingTime
+		m.noCheck, m.stuck = s.faults.OmitCheckAfter, s.faults.StuckWithError
 		m.failure = durationProblem(category, a.duration)
 		if m.failure == nil && s.faults.FailProcessing {
 			m.failure = invalidMedia("Unsupported video format")
