@@ -311,7 +311,7 @@ func testExpiredMediaID(t *testing.T, version string) {
 	}
 }
 
-// Bad credentials: one request, an auth error, no retries; and no secret
+// Bad credentials: one request, an account refusal, no retries; and no secret
 // ever reaches the log, even at debug level.
 func TestEmulatorAuthAndLogs(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{FailRate: 0.2, Seed: 3}})
@@ -323,8 +323,8 @@ func TestEmulatorAuthAndLogs(t *testing.T) {
 	c := uploader.New(bad, uploader.Options{BaseURL: srv.URL, Log: log})
 	data := mediagen.JPEG(100, 100, 9)
 	_, err := c.Upload(t.Context(), bytes.NewReader(data), uploader.Media{Name: "a.jpg", Size: int64(len(data)), Type: "image/jpeg"}, nil)
-	if !uploader.IsAuth(err) || !uploader.IsPermanent(err) {
-		t.Fatalf("Upload with a wrong secret = %v, want a permanent auth error", err)
+	if r, ok := uploader.AccountRefusal(err); !ok || r != uploader.RefusalUnauthorized || !uploader.IsAuth(err) || uploader.IsPermanent(err) {
+		t.Fatalf("Upload with a wrong secret = %v, want an account refusal (unauthorized), not permanent for the file", err)
 	}
 	if n := srv.Stats().Total; n != 1 {
 		t.Errorf("%d requests with bad credentials, want 1", n)

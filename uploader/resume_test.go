@@ -11,44 +11,60 @@ import (
 // says the id is unknown (or shows no finalized media) does it start over;
 // when STATUS shows the media, it finishes under the same id; when STATUS
 // itself fails transiently, the error is retryable and nothing is sent again.
+// For a category X does not process, STATUS has no status to give (v1.1 404
+// code 34, v2 400 "BadRequest: Not found") whether or not the media was
+// finalized: only a refusal saying "already finalized" proves it was.
 func TestResumeFinalizeRefused(t *testing.T) {
-	refused := func(w http.ResponseWriter) {
-		writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": "already finalized"}}, "title": "Invalid Request"})
+	already := func(w http.ResponseWriter) {
+		writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": `The media_id "1001" is already finalized.`}}, "title": "Invalid Request",
+			"detail": "One or more parameters to your request was invalid.", "type": "https://api.twitter.com/2/problems/invalid-request"})
+	}
+	expired := func(w http.ResponseWriter) {
+		writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": `The media_id "1001" is invalid or expired.`}}, "title": "Invalid Request"})
+	}
+	code34 := func(w http.ResponseWriter, id string) {
+		writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+	}
+	notFound := func(w http.ResponseWriter, id string) {
+		writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": "BadRequest: Not found"}}, "title": "Invalid Request",
+			"detail": "One or more parameters to your request was invalid.", "type": "https://api.twitter.com/2/problems/invalid-request"})
 	}
 	tests := []struct {
 		name      string
 		category  string
+		refusal   func(w http.ResponseWriter)
 		status    func(w http.ResponseWriter, id string)
 		sameID    bool // finished under the saved id, no INIT
 		wantErr   bool
 		permanent bool
 	}{
-		{"status shows processing done", "tweet_video", func(w http.ResponseWriter, id string) {
+		{"status shows processing done", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "media_key": "7_" + id, "processing_info": map[string]any{"state": "succeeded"}}})
 		}, true, false, false},
-		{"status shows a video object", "tweet_video", func(w http.ResponseWriter, id string) {
+		{"status shows a video object", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "video": map[string]any{"video_type": "video/mp4"}}})
 		}, true, false, false},
-		// v1.1 answers 404 code 34 for any image, finalized or not: after a refused FINALIZE it
-		// proves nothing, so the upload starts over.
-		{"status 404 code 34 for an image", "tweet_image", func(w http.ResponseWriter, id string) {
-			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
-		}, false, false, false},
-		{"status 404 code 34 for a video", "tweet_video", func(w http.ResponseWriter, id string) {
-			writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
-		}, false, false, false},
-		{"status says unknown id", "tweet_video", func(w http.ResponseWriter, id string) {
+		{"image: already finalized, status 404 code 34", "tweet_image", already, code34, true, false, false},
+		{"image: already finalized, status 400 not found", "tweet_image", already, notFound, true, false, false},
+		// A refusal that does not say so proves nothing: starting over leaves at worst an unused
+		// media at X, recording an unfinalized id would lose the file.
+		{"image: refused otherwise, status 404 code 34", "tweet_image", expired, code34, false, false, false},
+		{"image: refused otherwise, status 400 not found", "tweet_image", expired, notFound, false, false, false},
+		{"video: status 404 code 34", "tweet_video", already, code34, false, false, false},
+		{"video: status 400 not found", "tweet_video", already, notFound, false, false, false},
+		{"status says unknown id", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 400, map[string]any{"errors": []map[string]any{{"message": "invalid or expired"}}, "title": "Invalid Request"})
 		}, false, false, false},
-		{"status without media", "tweet_video", func(w http.ResponseWriter, id string) {
+		{"status without media", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id}})
 		}, false, false, false},
-		{"status unavailable", "tweet_video", func(w http.ResponseWriter, id string) {
+		{"status unavailable", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 503, map[string]any{"title": "Service Unavailable"})
 		}, true, true, false},
-		{"status says unauthorized", "tweet_video", func(w http.ResponseWriter, id string) {
+		// An account refusal is not the file's fault: not permanent, the progress stays.
+		{"status says unauthorized", "tweet_video", already, func(w http.ResponseWriter, id string) {
 			writeJSON(w, 401, map[string]any{"errors": []map[string]any{{"code": 32, "message": "Could not authenticate you."}}})
-		}, true, true, true},
+		}, true, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +88,7 @@ func TestResumeFinalizeRefused(t *testing.T) {
 				f.hook = func(op string, w http.ResponseWriter, r *http.Request) bool {
 					switch {
 					case op == "FINALIZE" && r.URL.Path == "/2/media/upload/"+old+"/finalize":
-						refused(w)
+						tt.refusal(w)
 						return true
 					case op == "STATUS" && r.URL.Query().Get("media_id") == old:
 						tt.status(w, old)
