@@ -192,6 +192,16 @@ func (f *fakeX) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.hook != nil && f.hook(op, w, r) {
 		return
 	}
+	f.serve(op, v11, w, r)
+}
+
+// ServeHTTPNoHook serves r as the fake does, without the hook (for a hook
+// that lets a request through and then acts).
+func (f *fakeX) ServeHTTPNoHook(w http.ResponseWriter, r *http.Request) {
+	f.serve(opOf(r), strings.HasPrefix(r.URL.Path, "/1.1/"), w, r)
+}
+
+func (f *fakeX) serve(op string, v11 bool, w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "INIT":
 		f.init(w, r, v11)

@@ -2,6 +2,8 @@ package uploader
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -108,6 +110,88 @@ func TestResumeFinalizeRefused(t *testing.T) {
 					}
 				} else if newInits != 1 || res.MediaIDString == old || res.MediaIDString == "" {
 					t.Errorf("Resume = %+v after %d INITs; want a fresh upload", res, newInits)
+				}
+			})
+		})
+	}
+}
+
+// The process dies between FINALIZE and saving its outcome, for an image
+// (tweet_image, which X does not process; v2 STATUS answers it 400
+// "BadRequest: Not found"). Resume finishes on the same media id, without an
+// INIT: no duplicate at X, and the recorded id is one the server finalized
+// with the file's bytes.
+//   - "answer lost": FINALIZE reached the server, the process died before
+//     reading the answer; the progress says all segments acked, not
+//     finalized. The resumed FINALIZE is accepted again (as the emulator
+//     does) or refused as already finalized.
+//   - "saved": the progress says finalized; the process died before the
+//     result was recorded. Resume only asks STATUS.
+func TestResumeImageAfterFinalize(t *testing.T) {
+	tests := []struct {
+		name       string
+		version    string
+		saved      bool // the crash comes after the finalized progress was saved
+		refinalize bool // a repeated FINALIZE is refused as already finalized
+	}{
+		{"answer lost, refinalize accepted", V2, false, false},
+		{"answer lost, refinalize refused", V2, false, true},
+		{"saved", V2, true, false},
+		{"v1.1 answer lost, refinalize refused", V11, false, true},
+		{"v1.1 saved", V11, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFakeX(t)
+				c := f.newClient(Options{Version: tt.version, ChunkSize: 1000, ChunkParallelism: 2, SimpleUploadMax: 1})
+				data := append([]byte("\x89PNG\r\n\x1a\n"), testBytes(3500, 16)...)
+				m := Media{Name: "p.png", Size: int64(len(data)), Type: "image/png"}
+
+				ctx, crash := context.WithCancel(t.Context())
+				var saved Progress
+				f.hook = func(op string, w http.ResponseWriter, r *http.Request) bool {
+					if op == "FINALIZE" && !tt.saved {
+						// The server finalizes; the answer never arrives.
+						f.ServeHTTPNoHook(w, r)
+						crash()
+						return true
+					}
+					return false
+				}
+				_, err := c.Upload(ctx, bytes.NewReader(data), m, func(p Progress) {
+					saved = p
+					if p.Finalized && tt.saved {
+						crash()
+					}
+				})
+				// (After a saved finalized progress the caller may or may not see the crash.)
+				if !tt.saved && !errors.Is(err, context.Canceled) {
+					t.Fatalf("Upload dying in FINALIZE = %v, want context.Canceled", err)
+				}
+				if saved.Finalized != tt.saved || len(saved.Acked) != 4 {
+					t.Fatalf("saved progress %+v, want 4 segments acked, finalized %v", saved, tt.saved)
+				}
+				if mi := f.get(saved.MediaID); mi == nil || !mi.finalized || !bytes.Equal(mi.data, data) {
+					t.Fatalf("fake holds %+v for %s, want it finalized with the file's bytes", mi, saved.MediaID)
+				}
+				f.hook = nil
+				if tt.refinalize {
+					f.refinalize = alreadyFinalized
+				}
+				inits := f.count("INIT")
+				res, err := c.Resume(t.Context(), bytes.NewReader(data), m, saved, nil)
+				if err != nil || res.MediaIDString != saved.MediaID || f.count("INIT") != inits {
+					t.Fatalf("Resume = %+v, %v after %d more INITs; want id %s, no INIT", res, err, f.count("INIT")-inits, saved.MediaID)
+				}
+				if res.MediaKey != saved.MediaKey || res.ExpiresAt.IsZero() {
+					t.Errorf("Resume = %+v, want media key %s and an expiry", res, saved.MediaKey)
+				}
+				f.mu.Lock()
+				n := len(f.media)
+				f.mu.Unlock()
+				if n != 1 {
+					t.Errorf("fake holds %d media, want 1", n)
 				}
 			})
 		})
