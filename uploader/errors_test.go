@@ -114,6 +114,15 @@ func TestRetryAfter(t *testing.T) {
 		}, 45*time.Second + resetSlack},
 		{"budget left", http.Header{"X-Rate-Limit-Remaining": {"3"}, "X-Rate-Limit-Reset": {strconv.FormatInt(now.Add(time.Minute).Unix(), 10)}}, 0},
 		{"24h user cap", http.Header{"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {strconv.FormatInt(now.Add(time.Hour).Unix(), 10)}}, time.Hour + resetSlack},
+		{"24h app cap", http.Header{"X-App-Limit-24hour-Remaining": {"0"}, "X-App-Limit-24hour-Reset": {strconv.FormatInt(now.Add(20*time.Hour).Unix(), 10)}}, 20*time.Hour + resetSlack},
+		// Every server-asked wait is capped at MaxServerWait (issue 17.3): no ten-year sleep, no overflow.
+		{"ten years", http.Header{"Retry-After": {"315360000"}}, MaxServerWait},
+		{"seconds overflowing Duration", http.Header{"Retry-After": {"9300000000"}}, MaxServerWait},
+		{"seconds overflowing uint64", http.Header{"Retry-After": {"99999999999999999999999"}}, MaxServerWait},
+		{"date in 2999", http.Header{"Retry-After": {"Tue, 01 Jan 2999 00:00:00 GMT"}}, MaxServerWait},
+		{"reset years ahead", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"99999999999"}}, MaxServerWait},
+		{"reset at max int64", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"9223372036854775807"}}, MaxServerWait},
+		{"24h cap years ahead", http.Header{"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {"9223372036854775807"}}, MaxServerWait},
 		{"garbage", http.Header{"Retry-After": {"soon"}, "X-Rate-Limit-Reset": {"x"}}, 0},
 		{"none", http.Header{}, 0},
 	}
@@ -174,6 +183,22 @@ func TestLimiterBudget(t *testing.T) {
 	l.update("APPEND", h(0, reset.Add(time.Hour)), reset)
 	if d, _ := l.reserve("APPEND", reset); d != time.Hour+resetSlack {
 		t.Fatalf("reserve in new exhausted window = %v, want %v", d, time.Hour+resetSlack)
+	}
+}
+
+// A budget whose reset is years ahead (or beyond time.Time) holds requests
+// for at most MaxServerWait, and reserve says which budget it is.
+func TestLimiterCapsReset(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, reset := range []string{"99999999999", "9223372036854775807"} {
+		for _, prefix := range bucketPrefixes {
+			l := newLimiter()
+			l.update("INIT", http.Header{http.CanonicalHeaderKey(prefix + "-remaining"): {"0"}, http.CanonicalHeaderKey(prefix + "-reset"): {reset}}, now)
+			d, by := l.reserve("INIT", now)
+			if d != MaxServerWait || by != prefix {
+				t.Errorf("%s reset %s: reserve = %v, %q; want %v, %q", prefix, reset, d, by, MaxServerWait, prefix)
+			}
+		}
 	}
 }
 
