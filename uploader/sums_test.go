@@ -90,7 +90,7 @@ func TestSumsVerified(t *testing.T) {
 	tests := []struct {
 		name       string
 		m          Media
-		sumsChunk  int64              // chunk size the caller hashed at
+		sumsChunk  int64                // chunk size the caller hashed at
 		change     func(f *mutableFile) // before the upload
 		duringSeg0 func(f *mutableFile) // while segment 0 is being received
 		wantErr    bool
