@@ -159,6 +159,9 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 		} else {
 			failures++
 			if failures >= c.opts.MaxAttempts {
+				if failures == 1 {
+					return err
+				}
 				return fmt.Errorf("%s: giving up after %d attempts: %w", opName(op), failures, err)
 			}
 			wait = c.backoff(failures)
