@@ -117,16 +117,15 @@ func (o Options) Validate() error {
 	} else if !strings.HasPrefix(o.BaseURL, "http://") && !strings.HasPrefix(o.BaseURL, "https://") {
 		probs = append(probs, fmt.Sprintf("base URL %q must start with http:// or https://", o.BaseURL))
 	}
-	limit := int64(MaxChunkV2)
-	switch o.Version {
-	case V2:
-	case V11:
-		limit = MaxChunkV11
-	default:
+	limit := MaxChunkSize(o.Version)
+	if o.Version != V2 && o.Version != V11 {
 		probs = append(probs, fmt.Sprintf("api version %q is not v2 or v1.1", o.Version))
 	}
 	if o.ChunkSize < 0 || o.ChunkSize > limit {
 		probs = append(probs, fmt.Sprintf("chunk size %d is outside 1..%d for %s", o.ChunkSize, limit, o.Version))
+	}
+	if o.SimpleUploadMax > MaxSimpleUpload {
+		probs = append(probs, fmt.Sprintf("simple upload max %d is over the one-shot limit %d", o.SimpleUploadMax, MaxSimpleUpload))
 	}
 	if o.ChunkParallelism < 0 || o.ChunkParallelism > 64 {
 		probs = append(probs, fmt.Sprintf("chunk parallelism %d is outside 1..64", o.ChunkParallelism))
@@ -242,12 +241,7 @@ func NewTransport() *http.Transport {
 	return t
 }
 
-func (c *Client) maxChunk() int64 {
-	if c.opts.Version == V11 {
-		return MaxChunkV11
-	}
-	return MaxChunkV2
-}
+func (c *Client) maxChunk() int64 { return MaxChunkSize(c.opts.Version) }
 
 // Upload uploads the media in r (m.Size bytes) and returns its media id,
 // key and expiry once the server has processed it. Small images go one-shot
