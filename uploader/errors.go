@@ -245,9 +245,9 @@ func isPrintable(b []byte) bool {
 }
 
 // retryAfter extracts how long the server asks us to wait: Retry-After
-// (seconds or HTTP date), else, when a rate-limit budget is exhausted, its
-// reset relative to the server's Date. 0 when unknown; never more than
-// MaxServerWait.
+// (seconds or HTTP date), else, when rate-limit budgets are exhausted, the
+// latest of their resets relative to the server's Date. 0 when unknown;
+// never more than MaxServerWait.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
@@ -258,14 +258,15 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 			return min(max(0, t.Sub(serverNow(h, now))), MaxServerWait)
 		}
 	}
+	var wait time.Duration // the latest of the exhausted budgets (a 24-hour cap outlasts the window)
 	for _, b := range parseBuckets(h) {
 		if b.remaining == 0 && !b.reset.IsZero() {
 			if d := b.reset.Sub(serverNow(h, now)); d > 0 {
-				return min(d, MaxServerWait-resetSlack) + resetSlack
+				wait = max(wait, min(d, MaxServerWait-resetSlack)+resetSlack)
 			}
 		}
 	}
-	return 0
+	return wait
 }
 
 // serverNow returns the server's Date when present (so that a reset time is

@@ -123,6 +123,10 @@ func TestRetryAfter(t *testing.T) {
 		{"reset years ahead", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"99999999999"}}, MaxServerWait},
 		{"reset at max int64", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"9223372036854775807"}}, MaxServerWait},
 		{"24h cap years ahead", http.Header{"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {"9223372036854775807"}}, MaxServerWait},
+		{"window and 24h cap both spent: the later", http.Header{
+			"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {strconv.FormatInt(now.Add(10*time.Minute).Unix(), 10)},
+			"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {strconv.FormatInt(now.Add(7*time.Hour).Unix(), 10)},
+		}, 7*time.Hour + resetSlack},
 		{"garbage", http.Header{"Retry-After": {"soon"}, "X-Rate-Limit-Reset": {"x"}}, 0},
 		{"none", http.Header{}, 0},
 	}
