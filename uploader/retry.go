@@ -146,6 +146,12 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 		}
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
+		if isAPI && ae.RetryAfter > c.opts.MaxInlineWait {
+			// The server asks for a long wait (a spent budget, Retry-After):
+			// the caller reschedules instead of holding this goroutine.
+			reason := fmt.Sprintf("server answered %d with a wait of %v", ae.StatusCode, ae.RetryAfter.Round(time.Second))
+			return &WaitError{Op: op, Until: time.Now().Add(ae.RetryAfter), Reason: reason, err: err}
+		}
 		var wait time.Duration
 		if isAPI && ae.StatusCode == http.StatusTooManyRequests {
 			throttled++
@@ -168,12 +174,6 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 			if isAPI && ae.RetryAfter > 0 {
 				wait = ae.RetryAfter
 			}
-		}
-		if isAPI && ae.RetryAfter > c.opts.MaxInlineWait {
-			// The server asks for a long wait (a spent budget, Retry-After):
-			// the caller reschedules instead of holding this goroutine.
-			reason := fmt.Sprintf("server answered %d with a wait of %v", ae.StatusCode, ae.RetryAfter.Round(time.Second))
-			return &WaitError{Op: op, Until: time.Now().Add(ae.RetryAfter), Reason: reason, err: err}
 		}
 		attemptNo := failures + throttled
 		if c.opts.OnRetry != nil {
