@@ -47,18 +47,21 @@ func TestNetworkProblem(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer tlsSrv.Close()
 
+	// Only the silent server is meant to run into the stall watchdog; the others get time to spare
+	// (a TLS handshake under -race on a loaded machine is slow).
 	tests := []struct {
 		base, kind, host string
+		timeout          time.Duration
 	}{
-		{"http://" + closedAddr, NetRefused, closedAddr},
-		{"https://mediasync-test.invalid", NetDNS, "mediasync-test.invalid"},
-		{tlsSrv.URL, NetTLS, strings.TrimPrefix(tlsSrv.URL, "https://")},
-		{"http://" + silent.Addr().String(), NetTimeout, silent.Addr().String()},
+		{"http://" + closedAddr, NetRefused, closedAddr, time.Minute},
+		{"https://mediasync-test.invalid", NetDNS, "mediasync-test.invalid", time.Minute},
+		{tlsSrv.URL, NetTLS, strings.TrimPrefix(tlsSrv.URL, "https://"), time.Minute},
+		{"http://" + silent.Addr().String(), NetTimeout, silent.Addr().String(), 300 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			c := New(&http.Client{Transport: NewTransport()}, Options{BaseURL: tt.base, MaxAttempts: 1, RequestTimeout: 300 * time.Millisecond})
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			c := New(&http.Client{Transport: NewTransport()}, Options{BaseURL: tt.base, MaxAttempts: 1, RequestTimeout: tt.timeout})
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 			err := c.ProbeUpload(ctx)
 			kind, host, ok := NetworkProblem(err)
