@@ -178,8 +178,10 @@ type Result struct {
 }
 
 // Progress is what resuming a chunked upload needs. It is passed to the
-// progress callback after INIT, after every acknowledged segment, and after
-// FINALIZE (Finalized true). Acked is sorted and owned by the receiver.
+// progress callback after INIT, after every acknowledged segment, when X's
+// edge made the segments smaller (a new ChunkSize, perhaps a new MediaID),
+// and after FINALIZE (Finalized true). Acked is sorted and owned by the
+// receiver.
 type Progress struct {
 	MediaID   string
 	MediaKey  string
