@@ -111,6 +111,12 @@ func TestFullDiskRetried(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	for !strings.Contains(logs.String(), "manifest written again") { // logged just after the write
+		if time.Now().After(deadline) {
+			t.Fatalf("recovery never logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	out := logs.String()
 	if n := strings.Count(out, "cannot write manifest"); n != 1 {
 		t.Errorf("'cannot write manifest' logged %d times, want once:\n%s", n, out)

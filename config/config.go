@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // Config is the whole configuration of SPEC.md §3. The yaml tags are the
@@ -131,15 +133,9 @@ const (
 	// ManifestName is the default manifest's file name.
 	ManifestName = "manifest.json"
 
-	// MaxChunkSizeV2 is the largest APPEND segment on v2: X's edge refuses
-	// 5 MiB segments with a 413 (API.md); official tooling uses 4 MiB.
-	MaxChunkSizeV2 = 4 << 20
-	// MaxChunkSizeV11 is the largest APPEND segment on v1.1 ("must be <= 5 MB").
-	MaxChunkSizeV11 = 5_000_000
-	// MaxSimpleUpload is the largest one-shot upload (the image limit, 5 MB).
-	MaxSimpleUpload = 5_000_000
-	// MaxSegments is the number of APPEND segments one upload may have (0..999).
-	MaxSegments = 1000
+	// (X's limits — chunk sizes, the one-shot limit, additional owners,
+	// categories — live in the uploader package, which Validate uses.)
+
 	// MaxChunkParallelism caps chunk_parallelism: beyond it, more requests
 	// in flight only spend the per-endpoint rate limit faster.
 	MaxChunkParallelism = 16
@@ -147,8 +143,6 @@ const (
 	MaxWorkers = 64
 	// MaxFolders caps the folders list; more is a mistake (watch a parent).
 	MaxFolders = 1000
-	// MaxAdditionalOwners is X's limit on additional_owners.
-	MaxAdditionalOwners = 100
 	// MaxRefreshBeforeExpiry bounds refresh_before_expiry: media ids live
 	// 24 hours, so a longer window would re-upload every file forever.
 	MaxRefreshBeforeExpiry = 24 * time.Hour
@@ -166,8 +160,9 @@ const (
 	MinRescanInterval = time.Minute
 )
 
-// MediaCategories lists the accepted folders[].media_category values.
-var MediaCategories = []string{"auto", "tweet_image", "tweet_gif", "tweet_video", "amplify_video", "dm_image", "dm_gif", "dm_video", "subtitles"}
+// MediaCategories lists the accepted folders[].media_category values: "auto"
+// and X's categories (uploader.Categories).
+var MediaCategories = append([]string{"auto"}, uploader.Categories()...)
 
 // AltTextModes lists the accepted folders[].alt_text values.
 var AltTextModes = []string{"none", "sidecar", "embedded", "auto"}

@@ -27,7 +27,7 @@ func ExampleLoad() {
 	fmt.Println("exit code 2:", config.IsInvalid(err))
 	// Output:
 	// line 3, api.auth: oauth2 needs api.version v2 (v1.1 speaks OAuth 1.0a only)
-	// line 5, upload.chunk_size: 5MiB (5242880 bytes) is too large; at most 5MB (5000000 bytes) on v1.1
+	// line 5, upload.chunk_size: 6MiB (6291456 bytes) is too large; at most 5MiB (5242880 bytes) on v1.1
 	// exit code 2: true
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // Validate checks every key of c and returns an [errors.Join] of every
@@ -219,10 +221,11 @@ func (c *Config) validateUpload(k *checker) {
 	if u.MaxAttempts < 1 {
 		k.add("upload.max_attempts", "%d is out of range; must be at least 1", u.MaxAttempts)
 	}
-	maxChunk, versionName := Size(MaxChunkSizeV2), VersionV2
+	versionName := VersionV2
 	if c.API.Version == VersionV11 {
-		maxChunk, versionName = MaxChunkSizeV11, VersionV11
+		versionName = VersionV11
 	}
+	maxChunk := Size(uploader.MaxChunkSize(versionName))
 	switch {
 	case u.ChunkSize < 1:
 		k.add("upload.chunk_size", "must be at least 1 byte")
@@ -232,8 +235,8 @@ func (c *Config) validateUpload(k *checker) {
 	switch {
 	case u.SimpleUploadMax < 0:
 		k.add("upload.simple_upload_max", "must not be negative (0 = always chunked)")
-	case u.SimpleUploadMax > MaxSimpleUpload:
-		k.add("upload.simple_upload_max", "%s is too large; at most %s (the one-shot image limit)", u.SimpleUploadMax, Size(MaxSimpleUpload))
+	case u.SimpleUploadMax > uploader.MaxSimpleUpload:
+		k.add("upload.simple_upload_max", "%s is too large; at most %s (the one-shot image limit)", u.SimpleUploadMax, Size(uploader.MaxSimpleUpload))
 	}
 	if u.BandwidthLimit < 0 {
 		k.add("upload.bandwidth_limit", "must not be negative (0 = unlimited)")
@@ -355,8 +358,8 @@ func (c *Config) validateFolders(k *checker) {
 		}
 		oneOf(k, fp("media_category"), f.MediaCategory, MediaCategories...)
 		oneOf(k, fp("alt_text"), f.AltText, AltTextModes...)
-		if n := len(f.AdditionalOwners); n > MaxAdditionalOwners {
-			k.add(fp("additional_owners"), "has %d user ids; at most %d", n, MaxAdditionalOwners)
+		if n := len(f.AdditionalOwners); n > uploader.MaxOwners {
+			k.add(fp("additional_owners"), "has %d user ids; at most %d", n, uploader.MaxOwners)
 		}
 		seen := map[string]bool{}
 		for j, id := range f.AdditionalOwners {

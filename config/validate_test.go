@@ -4,10 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // Configs built in code (the demo does this) get the same checks as files,
@@ -302,4 +305,47 @@ func FuzzLoad(f *testing.F) {
 			_ = cfg.Warnings()
 		}
 	})
+}
+
+// X's limits have one home, the uploader: at and just over each limit,
+// Validate accepts exactly what the uploader's options accept (issue 16.4:
+// they disagreed, 5,000,000 against 5 MiB).
+func TestLimitsAgreeWithUploader(t *testing.T) {
+	type value struct {
+		version          string
+		chunk, simpleMax int64
+	}
+	var values []value
+	for _, v := range []string{VersionV2, VersionV11} {
+		lim := uploader.MaxChunkSize(v)
+		for _, chunk := range []int64{lim - 1, lim, lim + 1, 5_000_000, 5 << 20} {
+			values = append(values, value{v, chunk, 1 << 20})
+		}
+	}
+	for _, sm := range []int64{5_000_000, uploader.MaxSimpleUpload, uploader.MaxSimpleUpload + 1} {
+		values = append(values, value{VersionV2, 4 << 20, sm})
+	}
+	for _, v := range values {
+		c := Default()
+		c.Folders = []Folder{DefaultFolder("/srv/exports")}
+		c.API.Version, c.Upload.ChunkSize, c.Upload.SimpleUploadMax = v.version, Size(v.chunk), Size(v.simpleMax)
+		cfgErr := c.Validate()
+		upErr := uploader.Options{BaseURL: "https://api.x.com", Version: v.version, ChunkSize: v.chunk, SimpleUploadMax: v.simpleMax}.Validate()
+		if (cfgErr == nil) != (upErr == nil) {
+			t.Errorf("%+v: config says %v, uploader says %v", v, cfgErr, upErr)
+		}
+	}
+	for _, n := range []int{uploader.MaxOwners, uploader.MaxOwners + 1} {
+		c := Default()
+		c.Folders = []Folder{DefaultFolder("/srv/exports")}
+		for i := range n {
+			c.Folders[0].AdditionalOwners = append(c.Folders[0].AdditionalOwners, strconv.Itoa(1000+i))
+		}
+		if got, want := c.Validate() == nil, n <= uploader.MaxOwners; got != want {
+			t.Errorf("%d additional owners: valid %v, want %v", n, got, want)
+		}
+	}
+	if want := append([]string{"auto"}, uploader.Categories()...); !slices.Equal(MediaCategories, want) {
+		t.Errorf("MediaCategories = %v, want auto and the uploader's %v", MediaCategories, want)
+	}
 }

@@ -2,10 +2,13 @@ package uploader
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"mime/multipart"
 	"net/textproto"
+	"path"
 	"strings"
 
 	"golang.org/x/time/rate"
@@ -34,7 +37,7 @@ func newMultipartForm(fields []field, fileField, fileName, fileType string) (*mu
 		}
 	}
 	h := make(textproto.MIMEHeader)
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, escapeQuotes(fileField), escapeQuotes(fileName)))
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, fileField, partFileName(fileName)))
 	h.Set("Content-Type", fileType)
 	if _, err := mw.CreatePart(h); err != nil {
 		return nil, err
@@ -53,8 +56,13 @@ func newMultipartForm(fields []field, fileField, fileName, fileType string) (*mu
 
 // body returns a fresh reader for the whole form and its exact length, the
 // file part read from r[off:off+n] through the attempt's source reader.
-func (f *multipartForm) body(a *attempt, lim *rate.Limiter, r io.ReaderAt, off, n int64) (io.Reader, int64) {
+// When want is not nil, the file part must have that SHA-256 (see
+// sourceReader).
+func (f *multipartForm) body(a *attempt, lim *rate.Limiter, r io.ReaderAt, off, n int64, want *digest) (io.Reader, int64) {
 	src := &sourceReader{a: a, lim: lim, r: io.NewSectionReader(r, off, n), left: n}
+	if want != nil {
+		src.want, src.h, src.off = want, sha256.New(), off
+	}
 	var body io.Reader = io.MultiReader(bytes.NewReader(f.prefix), src, bytes.NewReader(f.suffix))
 	if a.wd != nil {
 		body = &progressReader{r: body, wd: a.wd}
@@ -62,19 +70,57 @@ func (f *multipartForm) body(a *attempt, lim *rate.Limiter, r io.ReaderAt, off, 
 	return body, int64(len(f.prefix)) + n + int64(len(f.suffix))
 }
 
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
+// maxPartFileName bounds the multipart filename, in bytes.
+const maxPartFileName = 100
 
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
+// partFileName returns the filename sent in the file part's
+// Content-Disposition. X ignores it (the bytes decide the type), but a
+// control character, quote, backslash or invalid UTF-8 in it would make our
+// own header unparsable ("malformed multipart body", issue 17.6), so only
+// printable ASCII other than " \ / ; % is kept (RFC 7578 §4.2: no path),
+// everything else becomes "_", and the name is cut to 100 bytes keeping
+// its extension. An empty result is "media".
+func partFileName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || strings.IndexByte(`"\/;%`, c) >= 0 {
+			b[i] = '_'
+		}
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > maxPartFileName {
+		ext := path.Ext(s)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		s = s[:maxPartFileName-len(ext)] + ext
+	}
+	if s == "" || s == "." || s == ".." {
+		return "media"
+	}
+	return s
+}
+
+// digest is a SHA-256.
+type digest = [sha256.Size]byte
 
 // sourceReader streams a part of the media file into a request body. It
 // throttles to the client's bandwidth limit, feeds the stall watchdog, and
 // records a read failure or a file that got shorter as ErrSource, so that
-// the retry loop does not retry what cannot succeed.
+// the retry loop does not retry what cannot succeed. With want set, it
+// hashes what it streams and, when the part's SHA-256 is not want, fails
+// the read that holds the part's last bytes instead of returning them: the
+// server never receives a complete part, so it cannot accept bytes other
+// than those the caller recorded.
 type sourceReader struct {
 	a    *attempt
 	lim  *rate.Limiter
 	r    io.Reader
 	left int64
+
+	want *digest
+	h    hash.Hash
+	off  int64 // of the part in the file, for messages
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
@@ -101,6 +147,9 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	}
 	n, err := s.r.Read(p)
 	s.left -= int64(n)
+	if s.h != nil {
+		s.h.Write(p[:n])
+	}
 	switch {
 	case err == io.EOF && s.left > 0:
 		err = s.fail(fmt.Errorf("%w: file ended %d bytes early", ErrSource, s.left))
@@ -109,6 +158,10 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		err = s.fail(fmt.Errorf("%w: %w", ErrSource, err))
 	case s.left == 0:
 		err = io.EOF
+	}
+	if s.left == 0 && s.h != nil && !bytes.Equal(s.h.Sum(nil), s.want[:]) {
+		// Withhold the last bytes: the part stays incomplete.
+		return 0, s.fail(fmt.Errorf("%w: the file changed while uploading: bytes from offset %d differ from those hashed before the upload", ErrSource, s.off))
 	}
 	return n, err
 }

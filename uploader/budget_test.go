@@ -79,9 +79,10 @@ func TestEmulatorOneShotBudgetSpentGoesChunked(t *testing.T) {
 }
 
 // v1.1: the simple upload and an image INIT share one budget (API.md §1.9),
-// so going chunked gains nothing: the client waits (reported to OnWait)
-// before the 4th image, one-shot or chunked, instead of sending it into a
-// 429. A video INIT has its own budget and goes through.
+// so going chunked gains nothing: before the 4th image, one-shot or
+// chunked, the client has to wait an hour, longer than MaxInlineWait, so it
+// returns a *WaitError for that request instead of sending it into a 429.
+// A video INIT has its own budget and goes through.
 func TestEmulatorV11ImageBudgetShared(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -114,8 +115,10 @@ func TestEmulatorV11ImageBudgetShared(t *testing.T) {
 					t.Errorf("Upload = %v after waiting before %v; want a video INIT to go through at once", err, ops)
 				}
 			} else {
-				if !errors.Is(err, context.Canceled) || len(ops) != 1 || ops[0] != tt.waitOp || ws[0] < 50*time.Minute || ws[0] > time.Hour+2*time.Second {
-					t.Errorf("Upload = %v after waits %v %v; want one wait before %s of about an hour", err, ops, ws, tt.waitOp)
+				var we *uploader.WaitError
+				if !errors.As(err, &we) || uploader.IsPermanent(err) || len(ops) != 0 || we.Op != tt.waitOp ||
+					time.Until(we.Until) < 50*time.Minute || time.Until(we.Until) > time.Hour+2*time.Second {
+					t.Errorf("Upload = %v after waits %v %v; want a *WaitError for %s of about an hour, nothing slept", err, ops, ws, tt.waitOp)
 				}
 				if n := srv.Stats().Count("POST /1.1/media/upload.json INIT", 0); tt.name == "small.jpg" && n != 0 {
 					t.Errorf("%d INITs sent, want the small image not to go chunked on v1.1", n)

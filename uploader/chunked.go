@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,13 +99,16 @@ func (mi *mediaInfo) merge(prev mediaInfo) {
 }
 
 // awaitProcessing polls STATUS while info carries processing_info that is
-// not finished, honouring check_after_secs (defaultCheckAfter when absent).
-// It stops with ErrProcessingFailed on state failed or on any error object
-// (the server may leave state in_progress with an error), and with
+// not finished, honouring check_after_secs (capped at MaxServerWait). When
+// the server leaves it out (tweepy PR #2050, API.md §1.5 b), polls start
+// at defaultCheckAfter and back off to maxDefaultCheckAfter. It stops with
+// ErrProcessingFailed on state failed or on any error object (the server
+// may leave state in_progress with an error, API.md §1.5 a), and with
 // ErrProcessingTimeout after ProcessingTimeout.
 func (c *Client) awaitProcessing(ctx context.Context, m Media, info mediaInfo) (mediaInfo, error) {
 	deadline := time.Now().Add(c.opts.ProcessingTimeout)
 	op := "FINALIZE"
+	guess := defaultCheckAfter
 	for {
 		pi := info.ProcessingInfo
 		if pi == nil {
@@ -120,9 +124,11 @@ func (c *Client) awaitProcessing(ctx context.Context, m Media, info mediaInfo) (
 		if pi.State == "succeeded" {
 			return info, nil
 		}
-		wait := defaultCheckAfter
+		var wait time.Duration
 		if pi.CheckAfterSecs != nil && *pi.CheckAfterSecs > 0 {
-			wait = time.Duration(*pi.CheckAfterSecs) * time.Second
+			wait = time.Duration(min(*pi.CheckAfterSecs, int(MaxServerWait/time.Second))) * time.Second
+		} else {
+			wait, guess = guess, min(2*guess, maxDefaultCheckAfter)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -135,10 +141,9 @@ func (c *Client) awaitProcessing(ctx context.Context, m Media, info mediaInfo) (
 		}
 		next, err := c.proto.status(ctx, info.id())
 		if err != nil {
-			var ae *APIError
-			if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !needsProcessing(m.Category) {
-				// STATUS answers 404 for media that needed no processing
-				// (API.md §1.5 c): the FINALIZE answer is the result.
+			if noStatus(err) && !needsProcessing(m.Category) {
+				// STATUS has nothing to say about media that needed no
+				// processing: the FINALIZE answer is the result.
 				info.ProcessingInfo = nil
 				return info, nil
 			}
@@ -148,6 +153,41 @@ func (c *Client) awaitProcessing(ctx context.Context, m Media, info mediaInfo) (
 		info = next
 		op = "STATUS"
 	}
+}
+
+// noStatus reports whether err is X's STATUS answer for media without a
+// processing status, finalized or not: v1.1 404 code 34 "Sorry, that page
+// does not exist" (API.md §1.5 c: PLhery #336, tweepy #1851), v2 400
+// "BadRequest: Not found" for an image ({"errors":[{"message":"BadRequest:
+// Not found"}],"title":"Invalid Request",…}, xdevplatform/xurl#18,
+// 2025-03-14; sferik/x-ruby#44, 2025-04-15). (Also a plain 404.) The text is
+// the only mark X gives; it is matched here and nowhere else.
+func noStatus(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Op != "STATUS" {
+		return false
+	}
+	switch ae.StatusCode {
+	case http.StatusNotFound:
+		return true
+	case http.StatusBadRequest:
+		return strings.EqualFold(strings.TrimSpace(ae.Message), "BadRequest: Not found")
+	}
+	return false
+}
+
+// saysFinalized reports whether a refusal of FINALIZE or APPEND says that
+// the media id is finalized already: then an earlier FINALIZE went through.
+// X does not document the answer to a repeated FINALIZE or to APPEND after
+// FINALIZE; the emulator answers v2 400 `The media_id "…" is already
+// finalized.` and v1.1 `Media id … is already finalized.` (emulator/v2.go,
+// v11.go), and that text is what is matched.
+func saysFinalized(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || (ae.Op != "FINALIZE" && ae.Op != "APPEND") || ae.StatusCode/100 != 4 {
+		return false
+	}
+	return strings.Contains(strings.ToLower(ae.Message), "already finalized")
 }
 
 // needsProcessing reports whether X processes media of this category
@@ -206,13 +246,10 @@ func (c *Client) chunkedOnce(ctx context.Context, r io.ReaderAt, m Media, resume
 	}
 	var p Progress
 	if resume == nil {
-		chunk := max(c.opts.ChunkSize, (m.Size+MaxSegments-1)/MaxSegments)
-		info, err := c.proto.initialize(ctx, m)
-		if err != nil {
+		var err error
+		if p, err = c.initialize(ctx, m, max(c.opts.ChunkSize, (m.Size+MaxSegments-1)/MaxSegments)); err != nil {
 			return Result{}, err
 		}
-		p = Progress{MediaID: info.id(), MediaKey: info.MediaKey, ChunkSize: chunk, ExpiresAt: info.expiresAt, Category: m.Category}
-		c.log.Debug().Str("path", m.Name).Str("media_id", p.MediaID).Int64("bytes", m.Size).Msg("upload initialized")
 		report(p)
 	} else {
 		p = *resume
@@ -220,15 +257,13 @@ func (c *Client) chunkedOnce(ctx context.Context, r io.ReaderAt, m Media, resume
 		p.Category = m.Category
 		c.log.Debug().Str("path", m.Name).Str("media_id", p.MediaID).Int("acked", len(p.Acked)).Msg("resuming upload")
 	}
-	segs, err := planChunks(m.Size, p.ChunkSize, c.maxChunk())
-	if err != nil {
-		return Result{}, fmt.Errorf("upload %s: %w", m.Name, err)
-	}
 
 	var info mediaInfo
+	var err error
 	if !p.Finalized {
-		if err = c.appendAll(ctx, r, m, &p, segs, report); err != nil {
-			if resume == nil || !startOver(ctx, err, true) {
+		resumed := resume != nil
+		if err = c.appendAdaptive(ctx, r, m, &p, &resumed, report); err != nil {
+			if !resumed || !startOver(ctx, err, true) {
 				return Result{}, err
 			}
 			// The previous run may have sent every segment and FINALIZE, and
@@ -264,47 +299,113 @@ func (c *Client) chunkedOnce(ctx context.Context, r io.ReaderAt, m Media, resume
 	return c.finish(ctx, m, info)
 }
 
+// initialize sends INIT and returns the progress of the new upload session,
+// whose segments will be chunk bytes.
+func (c *Client) initialize(ctx context.Context, m Media, chunk int64) (Progress, error) {
+	info, err := c.proto.initialize(ctx, m)
+	if err != nil {
+		return Progress{}, err
+	}
+	c.log.Debug().Str("path", m.Name).Str("media_id", info.id()).Int64("bytes", m.Size).Msg("upload initialized")
+	return Progress{MediaID: info.id(), MediaKey: info.MediaKey, ChunkSize: chunk, ExpiresAt: info.expiresAt, Category: m.Category}, nil
+}
+
+// MinEdgeChunk is the smallest segment size the client falls back to when
+// X's edge refuses segments with 413 (1 MiB worked where 5 MiB did not:
+// trypostit/trypost PR #31, 2026-05-12, API.md §4.2).
+const MinEdgeChunk = 1 << 20
+
+// appendAdaptive sends the segments of p not yet acknowledged. X's edge
+// refuses a request body over a limit it does not publish with 413 and an
+// empty body (seen at 5 MiB, API.md §4.2); such a refusal of a segment
+// halves the segment size for this upload, down to MinEdgeChunk, and the
+// upload carries on: on the same media id when no segment was acknowledged
+// yet, else on a fresh one (INIT; *resumed becomes false), since the
+// acknowledged segments have the old size. Each new plan is reported, so
+// that Resume continues at the new size. A 413 for a segment that cannot
+// be made smaller is a permanent error that says so.
+func (c *Client) appendAdaptive(ctx context.Context, r io.ReaderAt, m Media, p *Progress, resumed *bool, report func(Progress)) error {
+	for {
+		segs, err := planChunks(m.Size, p.ChunkSize, c.maxChunk())
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", m.Name, err)
+		}
+		if err := verifySegments(ctx, r, m, segs); err != nil {
+			return err
+		}
+		err = c.appendAll(ctx, r, m, p, segs, report)
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Op != "APPEND" || ae.StatusCode != http.StatusRequestEntityTooLarge {
+			return err
+		}
+		refused := segs[0].n // the largest segment
+		next := max(refused/2, MinEdgeChunk, (m.Size+MaxSegments-1)/MaxSegments)
+		if next >= refused {
+			return fmt.Errorf("upload %s: X refused a segment of %d bytes as too large (HTTP 413), and segments cannot be smaller than %d bytes: %w",
+				m.Name, refused, max(MinEdgeChunk, (m.Size+MaxSegments-1)/MaxSegments), err)
+		}
+		c.log.Warn().Str("path", m.Name).Int64("bytes", refused).Int64("chunk_size", next).
+			Msg("X refused a segment as too large (HTTP 413); uploading in smaller segments")
+		if len(p.Acked) == 0 {
+			p.ChunkSize = next
+		} else {
+			fresh, err := c.initialize(ctx, m, next)
+			if err != nil {
+				return err
+			}
+			*p, *resumed = fresh, false
+		}
+		report(*p)
+	}
+}
+
 // codeNoSuchPage is X's error code 34, "Sorry, that page does not exist":
 // STATUS's answer for media that needed no processing (API.md §1.5 c).
 const codeNoSuchPage = 34
 
 // finalizedBefore asks STATUS about the media id of p, whose FINALIZE went
-// through before a restart (p.Finalized) or may have (refused is the
-// FINALIZE error of the resumed upload). It returns the media as STATUS
-// describes it when the server holds it finalized: an answer with
-// processing_info or a size, image or video object, or, for a category X
-// does not process, 404 code 34 ("no status": such media has none, API.md
-// §1.5 c). After our own FINALIZE (refused nil) any STATUS answer is taken.
-// When STATUS says the id is unknown or expired (another 400, 404 or 410) or
-// answers without finalized media, it returns an error that makes
-// [Client.chunked] start over; any other STATUS failure (network, 5xx,
-// auth) is returned as is and the progress stays valid for another Resume.
+// through before a restart (p.Finalized, refused nil) or may have (refused
+// is the FINALIZE or APPEND refusal of the resumed upload). It returns the
+// media when the server holds it finalized:
+//   - STATUS shows it (processing_info, a size, an image or video object;
+//     after our own FINALIZE, any answer);
+//   - for a category X does not process, STATUS has no status to give
+//     ([noStatus]: v1.1 404 code 34, v2 400 "BadRequest: Not found"), which
+//     X answers whether or not the media was finalized: that proves
+//     finalization only after our own FINALIZE succeeded, or when the
+//     refusal itself says the id is already finalized ([saysFinalized]).
+//
+// Otherwise, when STATUS says the id is unknown or expired (another 400,
+// 404 or 410) or answers without finalized media, it returns refused, which
+// makes [Client.chunked] start over: a media id is recorded only when it is
+// proven finalized (no lost file), and a finalized one is never uploaded
+// again (no duplicate). Any other STATUS failure (network, 5xx, account
+// refusal, a wait) is returned as is and the progress stays valid for
+// another Resume.
 func (c *Client) finalizedBefore(ctx context.Context, m Media, p Progress, refused error) (mediaInfo, error) {
 	known := mediaInfo{ID: p.MediaID, MediaKey: p.MediaKey, expiresAt: p.ExpiresAt}
 	info, err := c.proto.status(ctx, p.MediaID)
-	var ae *APIError
 	switch {
 	case err == nil && (refused == nil || info.finalized()):
-		// (After our own FINALIZE succeeded, any answer is the media's.)
 		info.merge(known)
-		if refused != nil {
-			c.log.Info().Str("path", m.Name).Str("media_id", p.MediaID).Msg("media already finalized before the restart, not uploading again")
-		}
+		c.logFinalizedBefore(m, p, refused)
 		return info, nil
 	case err == nil:
 		return mediaInfo{}, refused
-	case refused == nil && errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.Code == codeNoSuchPage && !needsProcessing(m.Category):
-		// Only after a FINALIZE that went through: v1.1 answers 404 code 34 for any media without a
-		// status, finalized or not, so after a refused FINALIZE it proves nothing.
-		if refused != nil {
-			c.log.Info().Str("path", m.Name).Str("media_id", p.MediaID).Msg("media already finalized before the restart, not uploading again")
-		}
+	case noStatus(err) && !needsProcessing(m.Category) && (refused == nil || saysFinalized(refused)):
+		c.logFinalizedBefore(m, p, refused)
 		return known, nil
 	}
 	if refused != nil && startOver(ctx, err, true) {
 		return mediaInfo{}, refused
 	}
 	return mediaInfo{}, err
+}
+
+func (c *Client) logFinalizedBefore(m Media, p Progress, refused error) {
+	if refused != nil {
+		c.log.Info().Str("path", m.Name).Str("media_id", p.MediaID).Msg("media already finalized before the restart, not uploading again")
+	}
 }
 
 // appendAll sends every segment not yet acknowledged, ChunkParallelism at

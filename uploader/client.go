@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,6 +31,11 @@ type Options struct {
 	RequestTimeout    time.Duration // default 2m: a request making no progress this long is abandoned and retried
 	ProcessingTimeout time.Duration // default 15m
 	BandwidthLimit    int64         // bytes/s over all uploads of this Client; 0 = unlimited
+	// MaxInlineWait (default 1m) is the longest wait the server may ask for
+	// (rate-limit reset, Retry-After) that a call sleeps through; a longer
+	// one ends the call with a *WaitError, so that the caller reschedules
+	// the file instead of holding a worker for up to MaxServerWait.
+	MaxInlineWait time.Duration
 	// OnRetry, if not nil, is called before each retry wait (also from
 	// parallel segment goroutines; it must be safe for concurrent use).
 	// When set, the client logs retries at debug level only; when nil, at
@@ -56,9 +62,13 @@ const (
 	defaultMaxBackoff        = 2 * time.Minute
 	defaultRequestTimeout    = 2 * time.Minute
 	defaultProcessingTimeout = 15 * time.Minute
+	defaultMaxInlineWait     = time.Minute
 	// defaultCheckAfter is the STATUS interval when the server gives no
 	// check_after_secs (it sometimes omits it, API.md §1.5).
 	defaultCheckAfter = 2 * time.Second
+	// maxDefaultCheckAfter caps the backoff of STATUS polls without
+	// check_after_secs.
+	maxDefaultCheckAfter = 30 * time.Second
 	// expiryMargin: a media id this close to expiry is not worth resuming.
 	expiryMargin = 5 * time.Minute
 )
@@ -89,6 +99,9 @@ func (o Options) withDefaults() Options {
 	if o.ProcessingTimeout == 0 {
 		o.ProcessingTimeout = defaultProcessingTimeout
 	}
+	if o.MaxInlineWait == 0 {
+		o.MaxInlineWait = defaultMaxInlineWait
+	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	return o
 }
@@ -104,16 +117,15 @@ func (o Options) Validate() error {
 	} else if !strings.HasPrefix(o.BaseURL, "http://") && !strings.HasPrefix(o.BaseURL, "https://") {
 		probs = append(probs, fmt.Sprintf("base URL %q must start with http:// or https://", o.BaseURL))
 	}
-	limit := int64(MaxChunkV2)
-	switch o.Version {
-	case V2:
-	case V11:
-		limit = MaxChunkV11
-	default:
+	limit := MaxChunkSize(o.Version)
+	if o.Version != V2 && o.Version != V11 {
 		probs = append(probs, fmt.Sprintf("api version %q is not v2 or v1.1", o.Version))
 	}
 	if o.ChunkSize < 0 || o.ChunkSize > limit {
 		probs = append(probs, fmt.Sprintf("chunk size %d is outside 1..%d for %s", o.ChunkSize, limit, o.Version))
+	}
+	if o.SimpleUploadMax > MaxSimpleUpload {
+		probs = append(probs, fmt.Sprintf("simple upload max %d is over the one-shot limit %d", o.SimpleUploadMax, MaxSimpleUpload))
 	}
 	if o.ChunkParallelism < 0 || o.ChunkParallelism > 64 {
 		probs = append(probs, fmt.Sprintf("chunk parallelism %d is outside 1..64", o.ChunkParallelism))
@@ -121,7 +133,7 @@ func (o Options) Validate() error {
 	if o.MaxAttempts < 0 {
 		probs = append(probs, "max attempts is negative")
 	}
-	if o.BandwidthLimit < 0 || o.MaxBackoff < 0 || o.RequestTimeout < 0 || o.ProcessingTimeout < 0 {
+	if o.BandwidthLimit < 0 || o.MaxBackoff < 0 || o.RequestTimeout < 0 || o.ProcessingTimeout < 0 || o.MaxInlineWait < 0 {
 		probs = append(probs, "sizes, limits and durations must not be negative")
 	}
 	if len(probs) == 0 {
@@ -143,6 +155,14 @@ type Media struct {
 	// unknown and is not checked. Prepare refuses a tweet_video or dm_video
 	// longer than MaxVideoDuration.
 	Duration time.Duration
+	// Sums, when not nil, are the digests the caller recorded for these
+	// bytes (see HashFile). Every segment, and a one-shot body, is hashed as
+	// it is sent; one that differs fails before its last byte leaves and the
+	// upload returns an error wrapping ErrSource ("changed while
+	// uploading"). When the upload's segments are not those of
+	// Sums.ChunkSize, the file is hashed once more at the upload's size and
+	// must still have Sums.SHA256.
+	Sums *Sums
 }
 
 // Result is a finished upload.
@@ -158,8 +178,10 @@ type Result struct {
 }
 
 // Progress is what resuming a chunked upload needs. It is passed to the
-// progress callback after INIT, after every acknowledged segment, and after
-// FINALIZE (Finalized true). Acked is sorted and owned by the receiver.
+// progress callback after INIT, after every acknowledged segment, when X's
+// edge made the segments smaller (a new ChunkSize, perhaps a new MediaID),
+// and after FINALIZE (Finalized true). Acked is sorted and owned by the
+// receiver.
 type Progress struct {
 	MediaID   string
 	MediaKey  string
@@ -221,12 +243,7 @@ func NewTransport() *http.Transport {
 	return t
 }
 
-func (c *Client) maxChunk() int64 {
-	if c.opts.Version == V11 {
-		return MaxChunkV11
-	}
-	return MaxChunkV2
-}
+func (c *Client) maxChunk() int64 { return MaxChunkSize(c.opts.Version) }
 
 // Upload uploads the media in r (m.Size bytes) and returns its media id,
 // key and expiry once the server has processed it. Small images go one-shot
@@ -252,6 +269,9 @@ func ctxErr(ctx context.Context, err error) error {
 func (c *Client) upload(ctx context.Context, r io.ReaderAt, m Media, onProgress func(Progress)) (Result, error) {
 	m, err := c.Prepare(m)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := m.Sums.checkSize(m); err != nil {
 		return Result{}, err
 	}
 	if c.simple(m) && !c.oneShotSpent(m) {
@@ -336,6 +356,30 @@ func (c *Client) VerifyCredentials(ctx context.Context) (string, error) {
 		return "", c.optErr
 	}
 	return c.proto.verify(ctx)
+}
+
+// probeMediaID is a media id no media has (X's are snowflake ids of 19
+// digits): a STATUS of it answers 400 or 404 once the credentials pass.
+const probeMediaID = "1"
+
+// ProbeUpload makes one harmless request that needs the right to upload (a
+// STATUS of a media id that does not exist: v2 requires the media.write
+// scope for it, API.md §4.1) and returns nil when X accepts the credentials
+// for uploads: it answers that media id with 400 or 404. Otherwise it
+// returns the error: an account refusal ([AccountRefusal]), a network
+// problem ([NetworkProblem]), a [*WaitError]. Unlike [Client.VerifyCredentials]
+// it needs no users.read scope; the agent can use it to learn when an
+// account refusal is lifted.
+func (c *Client) ProbeUpload(ctx context.Context) error {
+	if c.optErr != nil {
+		return c.optErr
+	}
+	_, err := c.proto.status(ctx, probeMediaID)
+	var ae *APIError
+	if err == nil || errors.As(err, &ae) && !IsAuth(err) && (ae.StatusCode == http.StatusBadRequest || ae.StatusCode == http.StatusNotFound) {
+		return nil
+	}
+	return err
 }
 
 // finish waits for processing when the server asked for it, sets the alt

@@ -1,88 +1,56 @@
 // Package uploader uploads media files to the X media upload API, v2
-// (default) or v1.1, and returns the media id, key and expiry.
+// (default) or v1.1, and returns the media id, key and expiry. It is the one
+// home of X's limits (MaxImageSize, MaxChunkSize, MaxOwners, Categories…);
+// config validates through them.
 //
-// A [Client] takes an *http.Client that already authenticates (an
-// OAuth 1.0a transport from github.com/dghubble/oauth1, or a bearer-token
-// transport for v2); authentication is not its concern. Every attempt of
-// every request is a new *http.Request, so the transport signs each one
-// afresh.
+// A [Client] takes an *http.Client that already authenticates (OAuth 1.0a,
+// or an OAuth 2.0 user token); every attempt is a new request, signed anew.
 //
-// # What an upload does
+// # Upload
 //
-// [Client.Prepare] resolves the media category ("auto" from the MIME type,
-// see [Detect] and [AutoCategory]) and refuses, before any request, what
-// cannot succeed: an empty file, a type X does not take, a type that does
-// not fit the category, a size over the category's limit, more than 1000
-// segments, alt text over 1000 characters, bad additional owners, and a
-// tweet_video or dm_video longer than [MaxVideoDuration] (140 s), which X
-// would take in full and only then fail in processing (amplify_video is
-// not limited: the account's entitlement decides). Those errors are
-// permanent and say why.
+// [Client.PrepareFile] (probe a video's duration, then [Client.Prepare])
+// refuses before any request, permanently and saying why, what cannot
+// succeed. [Client.Upload] sends small images one-shot and the rest chunked:
+// INIT, APPENDs streamed from the io.ReaderAt with ChunkParallelism in
+// flight (memory never follows the file size), FINALIZE after every APPEND
+// succeeded, STATUS while processing_info says so, then the alt text. When
+// X's edge refuses a segment with 413, the upload halves its segments, down
+// to [MinEdgeChunk] (on a fresh media id if some were acknowledged); only an
+// INIT or one-shot 413 is [ErrTooLarge]. With Media.Sums ([HashFile]) the
+// bytes sent are checked against the caller's record as they stream: a
+// changed part fails before its last byte, with [ErrSource].
 //
-// The duration check needs Media.Duration: [ProbeDuration] fills it for
-// MP4 and QuickTime files from the movie header, wherever it lies in the
-// file, with a handful of small reads ([VideoDuration] is the parser; it
-// never reads or allocates by a size found in the file). A file whose
-// duration cannot be read keeps Duration 0 and is not refused: the server
-// decides; callers log the reason at debug level. [Client.PrepareFile] does
-// both, probe and Prepare, for a caller that has the bytes at hand.
+// # Resume
 //
-// [Client.Upload] sends images up to Options.SimpleUploadMax one-shot
-// (on v2 chunked instead while the one-shot endpoint's rate-limit budget,
-// 500 per 15 minutes against 1875 for each chunked endpoint, is used up;
-// on v1.1 both share one budget, so there it never switches), and
-// everything else chunked: INIT, then APPEND segments of Options.ChunkSize
-// with Options.ChunkParallelism in flight, each streamed from the
-// io.ReaderAt (memory per upload is bounded by the parallelism and the
-// transport's buffers, never by the file size), FINALIZE only after every
-// APPEND succeeded, STATUS polling only when the answer carries
-// processing_info (honouring check_after_secs, stopping on failure or any
-// error object, giving up after Options.ProcessingTimeout), and finally the
-// alt text. Options.BandwidthLimit caps the bytes per second of all uploads
-// of one Client.
+// The progress callback receives a [Progress] after INIT, every
+// acknowledged segment, a change of segment size and FINALIZE, never
+// concurrently; persist it. [Client.Resume] sends only what is missing
+// while the media id is valid, and starts over when the server no longer
+// knows it. A media id is kept only when proven finalized: STATUS shows
+// it, or, for media X does not process (STATUS has no status: v1.1 404
+// code 34, v2 400 "BadRequest: Not found"), our own FINALIZE succeeded or
+// its repetition was refused as "already finalized". So a finalized file is
+// never uploaded twice and an unfinalized id is never returned.
 //
-// # Retries, rate limits, stalls
+// # Retries and waits
 //
-// All requests go through one retry loop: network errors, 5xx, 408, 429
-// and stalls are retried up to Options.MaxAttempts with exponential backoff
-// and full jitter capped at Options.MaxBackoff; Retry-After and
-// x-rate-limit-reset win when the server gives them (429 answers do not use
-// up attempts). Budgets announced in x-rate-limit-* headers are tracked per
-// endpoint (on v1.1, an image INIT in the simple upload's budget), so the
-// client waits for a window to reset instead of running into a 429;
-// Options.OnWait reports each such wait. A request that makes no progress
-// (no body byte sent, no answer byte received) for Options.RequestTimeout
-// is abandoned and retried; it is a stall watchdog, not a deadline. Other
-// 4xx answers are permanent. Options.OnRetry reports every retry (the
-// client then logs retries at debug level; without it, at warn level).
+// One retry loop: network errors, 5xx, 408 and stalls (no progress for
+// RequestTimeout) are retried up to MaxAttempts with full-jitter backoff;
+// 429 follows Retry-After or x-rate-limit-reset. Budgets from the
+// x-rate-limit-* and 24-hour headers are tracked per endpoint, so requests
+// wait instead of running into 429. Every server-asked wait is capped at
+// [MaxServerWait]; one longer than Options.MaxInlineWait is not slept: the
+// call returns a [*WaitError] and the progress stays valid for Resume.
 //
-// # Resuming
+// # Errors
 //
-// The progress callback of Upload and Resume receives a [Progress] after
-// INIT, after every acknowledged segment and after FINALIZE; it is never
-// called concurrently. Persist it; after a restart [Client.Resume] sends only
-// the missing segments while the media id is valid, and starts over from
-// INIT when it has expired or the server no longer knows it. A Progress
-// that is finalized only gets STATUS. When the resumed FINALIZE is refused
-// (the one in flight when the process died went through), STATUS decides:
-// if it shows the media finalized (processing_info, a size, an image or
-// video object, or 404 code 34 for a category X does not process), the
-// upload finishes under the same media id; only when STATUS says the id is
-// unknown or expired does it start over.
-//
-// # Errors and cancellation
-//
-// Errors wrap the operation with %w. [*APIError] is the typed error of
-// server answers; [IsPermanent] says whether trying again later can help,
-// [IsAuth] whether it is a credentials problem (report it once, not per
-// file). The sentinels ErrProcessingFailed, ErrUnsupported, ErrTooLarge,
-// ErrEmpty and ErrInvalid are permanent; ErrProcessingTimeout, ErrStalled
-// and ErrSource (the file changed or could not be read) are not.
-// Cancelling the context abandons the upload at once and returns the
-// context's error untouched; the last reported Progress stays valid for
-// Resume. The package exposes no channels; every goroutine a call starts
-// (parallel segments) has ended when the call returns.
-//
-// The client never logs secrets, request headers, or URLs with query
-// strings; it logs with component=uploader.
+// [*APIError] is the typed answer. [IsPermanent]: trying later cannot help
+// the file. [AccountRefusal] (and [IsAuth]): X refuses the account (bad or
+// app-only credentials, an app outside a Project, a missing scope, no
+// credits, a revoked login): not permanent, not retried; report
+// [Refusal.Advice] once and probe with [Client.ProbeUpload].
+// [NetworkProblem]: the server could not be reached. Cancelling the context
+// returns its error untouched; every goroutine a call starts has ended when
+// it returns. No secret, header or URL with its query is logged
+// (component=uploader).
 package uploader

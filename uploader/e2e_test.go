@@ -311,7 +311,7 @@ func testExpiredMediaID(t *testing.T, version string) {
 	}
 }
 
-// Bad credentials: one request, an auth error, no retries; and no secret
+// Bad credentials: one request, an account refusal, no retries; and no secret
 // ever reaches the log, even at debug level.
 func TestEmulatorAuthAndLogs(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{FailRate: 0.2, Seed: 3}})
@@ -323,8 +323,8 @@ func TestEmulatorAuthAndLogs(t *testing.T) {
 	c := uploader.New(bad, uploader.Options{BaseURL: srv.URL, Log: log})
 	data := mediagen.JPEG(100, 100, 9)
 	_, err := c.Upload(t.Context(), bytes.NewReader(data), uploader.Media{Name: "a.jpg", Size: int64(len(data)), Type: "image/jpeg"}, nil)
-	if !uploader.IsAuth(err) || !uploader.IsPermanent(err) {
-		t.Fatalf("Upload with a wrong secret = %v, want a permanent auth error", err)
+	if r, ok := uploader.AccountRefusal(err); !ok || r != uploader.RefusalUnauthorized || !uploader.IsAuth(err) || uploader.IsPermanent(err) {
+		t.Fatalf("Upload with a wrong secret = %v, want an account refusal (unauthorized), not permanent for the file", err)
 	}
 	if n := srv.Stats().Total; n != 1 {
 		t.Errorf("%d requests with bad credentials, want 1", n)
@@ -367,4 +367,70 @@ func TestNewTransport(t *testing.T) {
 		t.Errorf("MaxIdleConnsPerHost = %d, want room for parallel segments", tr.MaxIdleConnsPerHost)
 	}
 	var _ http.RoundTripper = tr
+}
+
+// rewrittenFile returns other bytes from offset at on: a file rewritten in
+// place after it was hashed (issue 17.2's reproduction).
+type rewrittenFile struct {
+	data []byte
+	at   int64
+}
+
+func (f rewrittenFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := bytes.NewReader(f.data).ReadAt(p, off)
+	for i := range n {
+		if off+int64(i) >= f.at {
+			p[i] ^= 0x5a
+		}
+	}
+	return n, err
+}
+
+// Over a real connection to the emulator: a segment whose bytes are not
+// those hashed is cut short, the emulator never stores it, and the upload
+// fails with ErrSource; unchanged bytes go through with verification on.
+func TestEmulatorSumsVerified(t *testing.T) {
+	srv := emulatortest.NewServer(t, emulator.Options{})
+	c := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL, ChunkSize: 1 << 20, ChunkParallelism: 1})
+	data := mediagen.MP4(3<<20+11, 60)
+	sums, err := uploader.HashFile(t.Context(), bytes.NewReader(data), int64(len(data)), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := uploader.Media{Name: "clip.mp4", Size: int64(len(data)), Type: "video/mp4", Sums: &sums}
+	var saved uploader.Progress
+	_, err = c.Upload(t.Context(), rewrittenFile{data, 2<<20 + 5}, m, func(p uploader.Progress) { saved = p })
+	if !errors.Is(err, uploader.ErrSource) || uploader.IsPermanent(err) {
+		t.Fatalf("Upload of a rewritten file = %v, want ErrSource", err)
+	}
+	if mi, ok := srv.MediaByID(saved.MediaID); !ok || mi.Segments != 2 || mi.State != "uploading" || len(saved.Acked) != 2 {
+		t.Errorf("emulator holds %+v, progress %+v; want segments 0 and 1 only", mi, saved)
+	}
+	res, err := c.Upload(t.Context(), bytes.NewReader(data), m, nil)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if mi, _ := srv.MediaByID(res.MediaIDString); mi.SHA256 != sum(data) {
+		t.Errorf("emulator holds sha256 %s, want %s", mi.SHA256, sum(data))
+	}
+}
+
+// File names with control characters, quotes, backslashes, invalid UTF-8
+// or a great length are uploaded: the multipart filename X ignores is
+// sanitised, so our own header stays valid (issue 17.6).
+func TestEmulatorOddFileNames(t *testing.T) {
+	srv := emulatortest.NewServer(t, emulator.Options{})
+	c := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL, ChunkSize: 1 << 20})
+	img := mediagen.JPEG(64, 48, 61)
+	for _, name := range []string{"tab\there.jpg", "bell\a\x01\x1f.jpg", "cr\rlf\n.jpg", `quote"back\slash.jpg`, "bad\xff\xfeutf8.jpg",
+		strings.Repeat("long", 300) + ".jpg", "émoji 📷.jpg", "\x7f", ""} {
+		res, err := c.Upload(t.Context(), bytes.NewReader(img), uploader.Media{Name: name, Size: int64(len(img)), Type: "image/jpeg"}, nil)
+		if err != nil {
+			t.Errorf("Upload(%q) = %v", name, err)
+			continue
+		}
+		if mi, _ := srv.MediaByID(res.MediaIDString); mi.SHA256 != sum(img) {
+			t.Errorf("Upload(%q): emulator holds sha256 %s", name, mi.SHA256)
+		}
+	}
 }

@@ -50,6 +50,7 @@ type APIError struct {
 	Code       int           // X error code (e.g. 88 rate limit, 131 internal error); 0 if none
 	Name       string        // error name when given (e.g. "InvalidMedia")
 	Title      string        // RFC 7807 problem title (v2), e.g. "Invalid Request"
+	Type       string        // RFC 7807 problem type (v2), e.g. "https://api.twitter.com/2/problems/client-forbidden"
 	Message    string        // human-readable message (X message, problem detail or legacy error)
 	RetryAfter time.Duration // from Retry-After or x-rate-limit-reset; 0 if unknown
 	Permanent  bool          // retrying the same request cannot succeed
@@ -87,11 +88,16 @@ func (e *APIError) Error() string {
 func (e *APIError) Unwrap() error { return e.err }
 
 // IsPermanent reports whether err cannot be cured by trying again later:
-// 400/401/403/404/413 and other 4xx answers (except 408 and 429),
+// 400/403/404/413 and other 4xx answers (except 408 and 429),
 // ErrProcessingFailed, ErrUnsupported, ErrTooLarge, ErrEmpty and ErrInvalid.
-// 429, 5xx, network errors, stalls, timeouts and context errors are not.
+// Account refusals ([AccountRefusal]: 401, 402, the 403s about the
+// credentials), 429, 5xx, network errors, stalls, timeouts, waits
+// ([*WaitError]) and context errors are not.
 func IsPermanent(err error) bool {
 	if err == nil {
+		return false
+	}
+	if _, ok := AccountRefusal(err); ok {
 		return false
 	}
 	var ae *APIError
@@ -106,22 +112,40 @@ func IsPermanent(err error) bool {
 	return false
 }
 
-// IsAuth reports whether err is a credentials problem: HTTP 401, X codes 32,
-// 89, 135 (clock skew), 215, 220 and 261, or a v2 403 "Forbidden" problem
-// (missing media.write scope, tier without media access). The agent reports
-// it once instead of once per file.
+// IsAuth reports whether err is an account-level refusal (see
+// [AccountRefusal]): the agent reports it once and pauses, instead of failing
+// every file.
 func IsAuth(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.Code {
-	case 32, 89, 135, 215, 220, 261:
-		return true
-	}
-	return ae.StatusCode == http.StatusUnauthorized ||
-		(ae.StatusCode == http.StatusForbidden && ae.Code == 0 && strings.EqualFold(ae.Title, "Forbidden"))
+	_, ok := AccountRefusal(err)
+	return ok
 }
+
+// MaxServerWait caps every wait the server asks for (Retry-After,
+// x-rate-limit-reset, the 24-hour resets): "Retry-After: 315360000" or a
+// reset years ahead is a broken or hostile answer, not a reason to stop
+// for ten years (issue 17.3).
+const MaxServerWait = 24 * time.Hour
+
+// WaitError says that the server asked for a wait longer than
+// Options.MaxInlineWait before Op can go on: a rate-limit budget (15-minute
+// or 24-hour) is used up, or a 429 or 503 came with Retry-After. The call
+// returns instead of holding its goroutine; progress reported so far stays
+// valid for [Client.Resume]. The caller schedules the file at Until (without
+// counting a failed attempt). It is not permanent.
+type WaitError struct {
+	Op     string    // the request that must wait, as in APIError.Op
+	Until  time.Time // when it may be sent again (at most MaxServerWait ahead)
+	Reason string    // why, e.g. "24-hour user limit used up"
+
+	err error // the answer that asked for the wait, if any
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("%s: must wait until %s: %s", opName(e.Op), e.Until.Format(time.RFC3339), e.Reason)
+}
+
+// Unwrap returns the answer that asked for the wait (an *APIError), if any.
+func (e *WaitError) Unwrap() error { return e.err }
 
 // permanentStatus classifies an HTTP status: 4xx are permanent except 408
 // (request timeout) and 429 (rate limited); everything else is retryable.
@@ -163,7 +187,7 @@ func (e *APIError) fill(body []byte) {
 		}
 		return
 	}
-	e.Title = eb.Title
+	e.Title, e.Type = eb.Title, eb.Type
 	if eb.Detail != "" {
 		e.Message = eb.Detail
 	}
@@ -221,25 +245,28 @@ func isPrintable(b []byte) bool {
 }
 
 // retryAfter extracts how long the server asks us to wait: Retry-After
-// (seconds or HTTP date), else, when the rate-limit budget is exhausted,
-// x-rate-limit-reset relative to the server's Date. 0 when unknown.
+// (seconds or HTTP date), else, when rate-limit budgets are exhausted, the
+// latest of their resets relative to the server's Date. 0 when unknown;
+// never more than MaxServerWait.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			// Capped before multiplying: a huge value must not overflow into a short wait.
+			return time.Duration(min(secs, uint64(MaxServerWait/time.Second))) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil {
-			return max(0, t.Sub(serverNow(h, now)))
+			return min(max(0, t.Sub(serverNow(h, now))), MaxServerWait)
 		}
 	}
+	var wait time.Duration // the latest of the exhausted budgets (a 24-hour cap outlasts the window)
 	for _, b := range parseBuckets(h) {
 		if b.remaining == 0 && !b.reset.IsZero() {
 			if d := b.reset.Sub(serverNow(h, now)); d > 0 {
-				return d + resetSlack
+				wait = max(wait, min(d, MaxServerWait-resetSlack)+resetSlack)
 			}
 		}
 	}
-	return 0
+	return wait
 }
 
 // serverNow returns the server's Date when present (so that a reset time is

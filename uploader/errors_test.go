@@ -54,12 +54,16 @@ func TestClassification(t *testing.T) {
 		permanent, auth bool
 	}{
 		{"400", api(400, 0, ""), true, false},
-		{"401 code 32", api(401, 32, ""), true, true},
-		{"401 bare", api(401, 0, ""), true, true},
-		{"403 forbidden problem", api(403, 0, "Forbidden"), true, true},
-		{"403 code 89", api(403, 89, ""), true, true},
+		// Account refusals are the account's state, not the file's fault: not permanent.
+		{"401 code 32", api(401, 32, ""), false, true},
+		{"401 bare", api(401, 0, ""), false, true},
+		{"403 forbidden problem", api(403, 0, "Forbidden"), false, true},
+		{"403 code 89", api(403, 89, ""), false, true},
 		{"403 code 326 locked", api(403, 326, ""), true, false},
-		{"400 code 215", api(400, 215, ""), true, true},
+		{"400 code 215", api(400, 215, ""), false, true},
+		{"402", api(402, 0, "CreditsDepleted"), false, true},
+		{"wait", &WaitError{Op: "INIT", Until: time.Now().Add(time.Hour), Reason: "24-hour user limit used up"}, false, false},
+		{"wait after 429", &WaitError{Op: "INIT", err: api(429, 88, "")}, false, false},
 		{"404", api(404, 0, ""), true, false},
 		{"413", api(413, 0, ""), true, false},
 		{"408", api(408, 0, ""), false, false},
@@ -110,6 +114,19 @@ func TestRetryAfter(t *testing.T) {
 		}, 45*time.Second + resetSlack},
 		{"budget left", http.Header{"X-Rate-Limit-Remaining": {"3"}, "X-Rate-Limit-Reset": {strconv.FormatInt(now.Add(time.Minute).Unix(), 10)}}, 0},
 		{"24h user cap", http.Header{"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {strconv.FormatInt(now.Add(time.Hour).Unix(), 10)}}, time.Hour + resetSlack},
+		{"24h app cap", http.Header{"X-App-Limit-24hour-Remaining": {"0"}, "X-App-Limit-24hour-Reset": {strconv.FormatInt(now.Add(20*time.Hour).Unix(), 10)}}, 20*time.Hour + resetSlack},
+		// Every server-asked wait is capped at MaxServerWait (issue 17.3): no ten-year sleep, no overflow.
+		{"ten years", http.Header{"Retry-After": {"315360000"}}, MaxServerWait},
+		{"seconds overflowing Duration", http.Header{"Retry-After": {"9300000000"}}, MaxServerWait},
+		{"seconds overflowing uint64", http.Header{"Retry-After": {"99999999999999999999999"}}, MaxServerWait},
+		{"date in 2999", http.Header{"Retry-After": {"Tue, 01 Jan 2999 00:00:00 GMT"}}, MaxServerWait},
+		{"reset years ahead", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"99999999999"}}, MaxServerWait},
+		{"reset at max int64", http.Header{"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {"9223372036854775807"}}, MaxServerWait},
+		{"24h cap years ahead", http.Header{"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {"9223372036854775807"}}, MaxServerWait},
+		{"window and 24h cap both spent: the later", http.Header{
+			"X-Rate-Limit-Remaining": {"0"}, "X-Rate-Limit-Reset": {strconv.FormatInt(now.Add(10*time.Minute).Unix(), 10)},
+			"X-User-Limit-24hour-Remaining": {"0"}, "X-User-Limit-24hour-Reset": {strconv.FormatInt(now.Add(7*time.Hour).Unix(), 10)},
+		}, 7*time.Hour + resetSlack},
 		{"garbage", http.Header{"Retry-After": {"soon"}, "X-Rate-Limit-Reset": {"x"}}, 0},
 		{"none", http.Header{}, 0},
 	}
@@ -129,16 +146,16 @@ func TestLimiterBudget(t *testing.T) {
 		return http.Header{"X-Rate-Limit-Remaining": {strconv.Itoa(rem)}, "X-Rate-Limit-Reset": {strconv.FormatInt(reset.Unix(), 10)}}
 	}
 	reset := now.Add(time.Minute)
-	if d := l.reserve("APPEND", now); d != 0 {
+	if d, _ := l.reserve("APPEND", now); d != 0 {
 		t.Fatalf("reserve with no budget known = %v, want 0", d)
 	}
 	l.update("APPEND", h(2, reset), now)
 	for i := range 2 {
-		if d := l.reserve("APPEND", now); d != 0 {
+		if d, _ := l.reserve("APPEND", now); d != 0 {
 			t.Fatalf("reserve %d = %v, want 0", i, d)
 		}
 	}
-	if d := l.reserve("APPEND", now); d != time.Minute+resetSlack {
+	if d, _ := l.reserve("APPEND", now); d != time.Minute+resetSlack {
 		t.Fatalf("reserve after budget used = %v, want %v", d, time.Minute+resetSlack)
 	}
 	// spent tells the same without reserving; unknown endpoints are not spent.
@@ -155,21 +172,37 @@ func TestLimiterBudget(t *testing.T) {
 	}
 	// A stale answer from the same window cannot raise the budget.
 	l.update("APPEND", h(5, reset), now)
-	if d := l.reserve("APPEND", now); d != time.Minute+resetSlack {
+	if d, _ := l.reserve("APPEND", now); d != time.Minute+resetSlack {
 		t.Fatalf("reserve after stale answer = %v, want %v", d, time.Minute+resetSlack)
 	}
 	// Other endpoints are independent.
-	if d := l.reserve("FINALIZE", now); d != 0 {
+	if d, _ := l.reserve("FINALIZE", now); d != 0 {
 		t.Fatalf("reserve FINALIZE = %v, want 0", d)
 	}
 	// Once the window has passed, requests go again.
-	if d := l.reserve("APPEND", reset.Add(resetSlack)); d != 0 {
+	if d, _ := l.reserve("APPEND", reset.Add(resetSlack)); d != 0 {
 		t.Fatalf("reserve at reset = %v, want 0", d)
 	}
 	// A new window replaces the budget.
 	l.update("APPEND", h(0, reset.Add(time.Hour)), reset)
-	if d := l.reserve("APPEND", reset); d != time.Hour+resetSlack {
+	if d, _ := l.reserve("APPEND", reset); d != time.Hour+resetSlack {
 		t.Fatalf("reserve in new exhausted window = %v, want %v", d, time.Hour+resetSlack)
+	}
+}
+
+// A budget whose reset is years ahead (or beyond time.Time) holds requests
+// for at most MaxServerWait, and reserve says which budget it is.
+func TestLimiterCapsReset(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, reset := range []string{"99999999999", "9223372036854775807"} {
+		for _, prefix := range bucketPrefixes {
+			l := newLimiter()
+			l.update("INIT", http.Header{http.CanonicalHeaderKey(prefix + "-remaining"): {"0"}, http.CanonicalHeaderKey(prefix + "-reset"): {reset}}, now)
+			d, by := l.reserve("INIT", now)
+			if d != MaxServerWait || by != prefix {
+				t.Errorf("%s reset %s: reserve = %v, %q; want %v, %q", prefix, reset, d, by, MaxServerWait, prefix)
+			}
+		}
 	}
 }
 

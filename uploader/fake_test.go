@@ -37,6 +37,17 @@ type fakeX struct {
 	hook func(op string, w http.ResponseWriter, r *http.Request) bool
 	// expires is expires_after_secs in answers.
 	expires int64
+	// edgeLimit, if > 0, is the largest request body X's edge lets
+	// through: a larger one gets 413 with an empty body before any handler
+	// (trypostit/trypost PR #31, 2026-05-12: 5 MiB APPENDs; API.md §4.2).
+	edgeLimit int64
+	// refinalize, if set, is how a FINALIZE of an already finalized media
+	// id is refused (X does not document it; the emulator accepts it again,
+	// as the fake does when refinalize is nil).
+	refinalize func(w http.ResponseWriter, id string, v11 bool)
+	// refuse, if set, answers every request with this account refusal in
+	// X's shape (see refusalAnswer).
+	refuse Refusal
 }
 
 type fakeMedia struct {
@@ -166,11 +177,31 @@ func opOf(r *http.Request) string {
 }
 
 func (f *fakeX) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v11 := strings.HasPrefix(r.URL.Path, "/1.1/")
+	if f.edgeLimit > 0 && r.ContentLength > f.edgeLimit {
+		f.record("413")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	if f.refuse != "" {
+		f.record("REFUSED")
+		refusalAnswer(w, f.refuse, v11)
+		return
+	}
 	op := opOf(r)
 	if f.hook != nil && f.hook(op, w, r) {
 		return
 	}
-	v11 := strings.HasPrefix(r.URL.Path, "/1.1/")
+	f.serve(op, v11, w, r)
+}
+
+// ServeHTTPNoHook serves r as the fake does, without the hook (for a hook
+// that lets a request through and then acts).
+func (f *fakeX) ServeHTTPNoHook(w http.ResponseWriter, r *http.Request) {
+	f.serve(opOf(r), strings.HasPrefix(r.URL.Path, "/1.1/"), w, r)
+}
+
+func (f *fakeX) serve(op string, v11 bool, w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "INIT":
 		f.init(w, r, v11)
@@ -341,9 +372,14 @@ func (f *fakeX) multipart(w http.ResponseWriter, r *http.Request, v11 bool) {
 		}
 		f.mu.Lock()
 		m := f.media[id]
-		if m == nil || m.finalized {
+		if m == nil {
 			f.mu.Unlock()
 			fail(w, 404, "media id not found")
+			return
+		}
+		if m.finalized {
+			f.mu.Unlock()
+			alreadyFinalized(w, id, v11)
 			return
 		}
 		m.segs[idx] = data
@@ -361,6 +397,11 @@ func (f *fakeX) finalize(w http.ResponseWriter, id string, v11 bool) {
 	if m == nil {
 		f.mu.Unlock()
 		fail(w, 404, "media id not found")
+		return
+	}
+	if m.finalized && f.refinalize != nil {
+		f.mu.Unlock()
+		f.refinalize(w, id, v11)
 		return
 	}
 	if !m.finalized {
@@ -394,7 +435,7 @@ func (f *fakeX) status(w http.ResponseWriter, id string, v11 bool) {
 	m := f.media[id]
 	if m == nil || !m.finalized || len(f.proc) == 0 {
 		f.mu.Unlock()
-		writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+		noStatusAnswer(w, v11)
 		return
 	}
 	m.polls++
@@ -441,6 +482,75 @@ func (f *fakeX) metadata(w http.ResponseWriter, r *http.Request, v11 bool) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "associated_metadata": map[string]any{"alt_text": map[string]any{"text": text}}}})
+}
+
+// noStatusAnswer is X's STATUS answer for media without a processing status
+// (an image, needing no processing; also, as far as is known, one not
+// finalized): v1.1 404 code 34 (API.md §1.5 c), v2 400 "BadRequest: Not
+// found" (xdevplatform/xurl#18, 2025-03-14).
+func noStatusAnswer(w http.ResponseWriter, v11 bool) {
+	if v11 {
+		writeJSON(w, 404, map[string]any{"errors": []map[string]any{{"code": 34, "message": "Sorry, that page does not exist"}}})
+		return
+	}
+	invalidRequest(w, "BadRequest: Not found")
+}
+
+// invalidRequest is v2's 400 problem with one message (API.md §4.2).
+func invalidRequest(w http.ResponseWriter, msg string) {
+	writeJSON(w, 400, map[string]any{
+		"errors": []map[string]any{{"message": msg}},
+		"title":  "Invalid Request",
+		"detail": "One or more parameters to your request was invalid.",
+		"type":   "https://api.twitter.com/2/problems/invalid-request",
+	})
+}
+
+// alreadyFinalized refuses APPEND (or FINALIZE) for a finalized media id
+// with the emulator's texts (emulator/v2.go v2MediaError, v11.go; X's own
+// answer is undocumented).
+func alreadyFinalized(w http.ResponseWriter, id string, v11 bool) {
+	if v11 {
+		writeJSON(w, 400, map[string]any{"request": v11Upload, "error": "Media id " + id + " is already finalized."})
+		return
+	}
+	invalidRequest(w, fmt.Sprintf("The media_id %q is already finalized.", id))
+}
+
+// problem writes an RFC 7807 problem as v2 sends it (application/problem+json).
+func problem(w http.ResponseWriter, status int, body map[string]any) {
+	body["status"] = status
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// refusalAnswer answers as X does when it refuses the account (sources in
+// the Refusal constants' docs): v2 problems without errors[].code; on v1.1
+// the codes v1.1 sends (32, 89; 261 for a read-only app) where it has them.
+func refusalAnswer(w http.ResponseWriter, r Refusal, v11 bool) {
+	switch {
+	case r == RefusalUnauthorized && v11:
+		writeJSON(w, 401, map[string]any{"errors": []map[string]any{{"code": 32, "message": "Could not authenticate you."}}})
+	case r == RefusalMissingScope && v11:
+		writeJSON(w, 403, map[string]any{"errors": []map[string]any{{"code": 261, "message": "Application cannot perform write actions."}}})
+	case r == RefusalUnauthorized:
+		problem(w, 401, map[string]any{"title": "Unauthorized", "type": "about:blank", "detail": "Unauthorized"})
+	case r == RefusalUnsupportedAuth:
+		problem(w, 403, map[string]any{"title": "Unsupported Authentication", "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+			"detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."})
+	case r == RefusalClientForbidden:
+		problem(w, 403, map[string]any{"title": "Client Forbidden", "type": "https://api.twitter.com/2/problems/client-forbidden",
+			"detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.",
+			"reason": "client-not-enrolled", "registration_url": "https://developer.twitter.com/en/docs/projects/overview", "required_enrollment": "Appropriate Level of API Access", "client_id": "27988566"})
+	case r == RefusalMissingScope:
+		problem(w, 403, map[string]any{"title": "Forbidden", "type": "about:blank", "detail": "Forbidden"})
+	case r == RefusalCreditsDepleted:
+		problem(w, 402, map[string]any{"title": "CreditsDepleted", "type": "https://api.twitter.com/2/problems/credits",
+			"detail": "Your enrolled account [1553086854915936256] does not have any credits to fulfill this request.", "account_id": 1553086854915936256})
+	default:
+		panic("refusalAnswer: no shape for " + string(r))
+	}
 }
 
 // ptr returns a pointer to v.

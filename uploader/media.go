@@ -38,7 +38,24 @@ const (
 	MaxChunkV2 = 4 << 20
 	// MaxChunkV11 is v1.1's documented APPEND limit ("must be <= 5 MB").
 	MaxChunkV11 = 5 << 20
+	// MaxSimpleUpload is the largest one-shot upload: an image.
+	MaxSimpleUpload = MaxImageSize
 )
+
+// MaxChunkSize is the largest APPEND segment of an API version (MaxChunkV2
+// for anything but v1.1).
+func MaxChunkSize(version string) int64 {
+	if version == V11 {
+		return MaxChunkV11
+	}
+	return MaxChunkV2
+}
+
+// Categories returns the media categories X knows, in a stable order.
+func Categories() []string {
+	return []string{CategoryTweetImage, CategoryTweetGIF, CategoryTweetVideo, CategoryAmplifyVideo,
+		CategoryDMImage, CategoryDMGIF, CategoryDMVideo, CategorySubtitles}
+}
 
 type categoryRule struct {
 	maxSize int64

@@ -7,6 +7,7 @@ type segment struct {
 	index int
 	off   int64
 	n     int64
+	sum   *digest // the SHA-256 the bytes must have (Media.Sums); nil: not verified
 }
 
 // planChunks splits size bytes into segments of chunk bytes (the last one

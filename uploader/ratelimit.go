@@ -25,6 +25,16 @@ const resetSlack = time.Second
 // (v1.1) window, and the 24-hour app and user caps of v2.
 var bucketPrefixes = []string{"x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"}
 
+// budgetNames say what each budget is, for messages.
+var budgetNames = map[string]string{
+	"x-rate-limit":        "rate-limit window",
+	"x-user-limit-24hour": "24-hour user limit",
+	"x-app-limit-24hour":  "24-hour app limit",
+}
+
+// maxUnixReset is 9999-12-31T23:59:59Z.
+const maxUnixReset = 253402300799
+
 // parseBuckets reads every budget present in h. A bucket needs both
 // -remaining and -reset to be usable.
 func parseBuckets(h http.Header) []bucket {
@@ -35,7 +45,8 @@ func parseBuckets(h http.Header) []bucket {
 		if err1 != nil || err2 != nil || rem < 0 || reset <= 0 {
 			continue
 		}
-		out = append(out, bucket{prefix: p, remaining: rem, reset: time.Unix(reset, 0)})
+		// (A reset beyond year 9999 would overflow time.Time; it is capped anyway.)
+		out = append(out, bucket{prefix: p, remaining: rem, reset: time.Unix(min(reset, maxUnixReset), 0)})
 	}
 	return out
 }
@@ -61,29 +72,31 @@ func newLimiter() *limiter {
 }
 
 // reserve takes one unit of every known budget of endpoint, or returns how
-// long to wait when one is exhausted. Budgets whose window has passed are
-// forgotten (the next answer tells the new figures).
-func (l *limiter) reserve(endpoint string, now time.Time) time.Duration {
+// long to wait, and which budget (its header prefix) holds it up, when one
+// is exhausted. Budgets whose window has passed are forgotten (the next
+// answer tells the new figures).
+func (l *limiter) reserve(endpoint string, now time.Time) (time.Duration, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	bs := l.budgets[endpoint]
 	var wait time.Duration
+	var by string
 	for p, b := range bs {
 		if !now.Before(b.reset) {
 			delete(bs, p)
 			continue
 		}
-		if b.remaining <= 0 {
-			wait = max(wait, b.reset.Sub(now))
+		if d := b.reset.Sub(now); b.remaining <= 0 && d > wait {
+			wait, by = d, p
 		}
 	}
 	if wait > 0 {
-		return wait
+		return wait, by
 	}
 	for _, b := range bs {
 		b.remaining--
 	}
-	return 0
+	return 0, ""
 }
 
 // spent reports how long endpoint's known budgets stay used up: 0 when a
@@ -121,6 +134,9 @@ func (l *limiter) update(endpoint string, h http.Header, now time.Time) {
 		if !reset.After(now) {
 			continue
 		}
+		if limit := now.Add(MaxServerWait); reset.After(limit) {
+			reset = limit
+		}
 		b := m[nb.prefix]
 		switch {
 		case b == nil:
@@ -135,12 +151,18 @@ func (l *limiter) update(endpoint string, h http.Header, now time.Time) {
 }
 
 // wait blocks until endpoint has budget for one more request, then reserves
-// it. It returns ctx's error if ctx ends first.
-func (l *limiter) wait(ctx context.Context, endpoint string, onWait func(time.Duration)) error {
+// it; onWait is told of each wait. A wait longer than maxInline is not
+// slept: wait returns a *WaitError for op instead. It returns ctx's error if
+// ctx ends first.
+func (l *limiter) wait(ctx context.Context, op, endpoint string, maxInline time.Duration, onWait func(time.Duration)) error {
 	for {
-		d := l.reserve(endpoint, time.Now())
+		now := time.Now()
+		d, by := l.reserve(endpoint, now)
 		if d <= 0 {
 			return nil
+		}
+		if d > maxInline {
+			return &WaitError{Op: op, Until: now.Add(d), Reason: budgetNames[by] + " used up"}
 		}
 		if onWait != nil {
 			onWait(d)

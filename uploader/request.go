@@ -55,15 +55,16 @@ func (c *Client) emptyReq(method, path string) reqFunc {
 	}
 }
 
-// multipartReq: fields plus r[off:off+n] as the file part "media", streamed.
+// multipartReq: fields plus r[off:off+n] as the file part "media", streamed
+// and, when want is not nil, verified against that SHA-256 as it is sent.
 // Multipart fields are never part of an OAuth 1.0a signature.
-func (c *Client) multipartReq(path string, fields []field, m Media, r io.ReaderAt, off, n int64) (reqFunc, error) {
+func (c *Client) multipartReq(path string, fields []field, m Media, r io.ReaderAt, off, n int64, want *digest) (reqFunc, error) {
 	form, err := newMultipartForm(fields, "media", m.Name, m.Type)
 	if err != nil {
 		return nil, err
 	}
 	return func(a *attempt) (*http.Request, error) {
-		body, size := form.body(a, c.bw, r, off, n)
+		body, size := form.body(a, c.bw, r, off, n, want)
 		req, err := c.newRequest(a, http.MethodPost, path, body, form.contentType)
 		if err != nil {
 			return nil, err
@@ -72,7 +73,7 @@ func (c *Client) multipartReq(path string, fields []field, m Media, r io.ReaderA
 		// Lets the transport replay the body on a fresh connection when a
 		// kept-alive one turns out to be closed, instead of failing the attempt.
 		req.GetBody = func() (io.ReadCloser, error) {
-			b, _ := form.body(a, c.bw, r, off, n)
+			b, _ := form.body(a, c.bw, r, off, n, want)
 			return io.NopCloser(b), nil
 		}
 		return req, nil

@@ -122,7 +122,7 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 	}
 	failures, throttled := 0, 0
 	for {
-		if err := c.limits.wait(ctx, bucket, func(d time.Duration) {
+		if err := c.limits.wait(ctx, op, bucket, c.opts.MaxInlineWait, func(d time.Duration) {
 			if c.opts.OnWait != nil {
 				c.log.Debug().Str("op", op).Dur("retry_in", d).Msg("rate limit budget used up, waiting for the window to reset")
 				c.opts.OnWait(op, d)
@@ -139,11 +139,19 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
-		if errors.Is(err, ErrSource) || IsPermanent(err) {
+		if _, refused := AccountRefusal(err); refused || errors.Is(err, ErrSource) || IsPermanent(err) {
+			// (An account refusal is not permanent for the file, but asking
+			// again at once cannot help: the caller pauses and probes.)
 			return err
 		}
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
+		if isAPI && ae.RetryAfter > c.opts.MaxInlineWait {
+			// The server asks for a long wait (a spent budget, Retry-After):
+			// the caller reschedules instead of holding this goroutine.
+			reason := fmt.Sprintf("server answered %d with a wait of %v", ae.StatusCode, ae.RetryAfter.Round(time.Second))
+			return &WaitError{Op: op, Until: time.Now().Add(ae.RetryAfter), Reason: reason, err: err}
+		}
 		var wait time.Duration
 		if isAPI && ae.StatusCode == http.StatusTooManyRequests {
 			throttled++
@@ -157,6 +165,9 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 		} else {
 			failures++
 			if failures >= c.opts.MaxAttempts {
+				if failures == 1 {
+					return err
+				}
 				return fmt.Errorf("%s: giving up after %d attempts: %w", opName(op), failures, err)
 			}
 			wait = c.backoff(failures)
@@ -239,7 +250,12 @@ func (c *Client) try(ctx context.Context, op, bucket string, newReq reqFunc, v a
 			RetryAfter: retryAfter(resp.Header, now),
 		}
 		ae.fill(data)
-		if resp.StatusCode == http.StatusRequestEntityTooLarge {
+		if _, refused := ae.refusal(); refused {
+			ae.Permanent = false // the account's state, not the file's fault
+		}
+		if resp.StatusCode == http.StatusRequestEntityTooLarge && (op == "INIT" || op == "UPLOAD") {
+			// A refusal of the file's size. A 413 for an APPEND is X's edge
+			// refusing the segment's size (API.md §4.2): see appendAdaptive.
 			ae.err = ErrTooLarge
 		}
 		return ae
@@ -261,7 +277,8 @@ func (c *Client) try(ctx context.Context, op, bucket string, newReq reqFunc, v a
 // transportError classifies an error from sending a request or reading its
 // answer: the caller's cancellation passes through untouched; a stall, a
 // file read error and network errors are wrapped; the URL (which may carry
-// a query string) is never part of the message.
+// a query string) is never part of the message, but the host is kept for
+// [NetworkProblem].
 func (c *Client) transportError(ctx, actx context.Context, op string, a *attempt, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -269,8 +286,9 @@ func (c *Client) transportError(ctx, actx context.Context, op string, a *attempt
 	if src := a.sourceErr(); src != nil {
 		return fmt.Errorf("%s: %w", opName(op), src)
 	}
+	host := c.host()
 	if errors.Is(context.Cause(actx), ErrStalled) {
-		return fmt.Errorf("%s: no progress for %v: %w", opName(op), c.opts.RequestTimeout, ErrStalled)
+		return fmt.Errorf("%s: no progress for %v: %w", opName(op), c.opts.RequestTimeout, &hostError{host, ErrStalled})
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -278,9 +296,9 @@ func (c *Client) transportError(ctx, actx context.Context, op string, a *attempt
 	}
 	var cve *tls.CertificateVerificationError
 	if errors.As(err, &cve) {
-		return &APIError{Op: op, Message: "tls: " + cve.Err.Error(), Permanent: true}
+		return &APIError{Op: op, Message: "tls certificate of " + host + " not accepted", Permanent: true, err: &hostError{host, cve}}
 	}
-	return fmt.Errorf("%s: %w", opName(op), err)
+	return fmt.Errorf("%s: %w", opName(op), &hostError{host, err})
 }
 
 // opName is the operation as written in error messages.

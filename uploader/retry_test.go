@@ -90,7 +90,7 @@ func TestRetryTransient(t *testing.T) {
 					return true
 				}
 				var log retryLog
-				c := f.newClient(Options{OnRetry: log.add, MaxBackoff: 10 * time.Second})
+				c := f.newClient(Options{OnRetry: log.add, MaxBackoff: 10 * time.Second, MaxInlineWait: 2 * time.Minute})
 				data := testBytes(3000, 8)
 				if _, err := c.Upload(t.Context(), bytes.NewReader(data), Media{Name: "v.mp4", Size: 3000, Type: "video/mp4"}, nil); err != nil {
 					t.Fatalf("Upload: %v", err)
@@ -168,7 +168,7 @@ func TestRetryGivesUp(t *testing.T) {
 	}{
 		{"5xx until attempts run out", 500, 4, false},
 		{"400 is not retried", 400, 1, true},
-		{"413 is not retried", 413, 1, true},
+		{"413 is not retried", 413, 1, true}, // and is not ErrTooLarge: only INIT and UPLOAD refuse the file's size
 		{"403 is not retried", 403, 1, true},
 	}
 	for _, tt := range tests {
@@ -188,8 +188,8 @@ func TestRetryGivesUp(t *testing.T) {
 				if n != tt.attempts || IsPermanent(err) != tt.permanent {
 					t.Errorf("%d attempts, permanent %v; want %d, %v", n, IsPermanent(err), tt.attempts, tt.permanent)
 				}
-				if tt.status == 413 && !errors.Is(err, ErrTooLarge) {
-					t.Errorf("413 = %v, want ErrTooLarge", err)
+				if tt.status == 413 && errors.Is(err, ErrTooLarge) {
+					t.Errorf("413 for FINALIZE = %v, want no ErrTooLarge (the request, not the file, was too large)", err)
 				}
 			})
 		})
@@ -221,7 +221,7 @@ func TestRetryCancelDuringBackoff(t *testing.T) {
 		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 503, Body: http.NoBody, Header: http.Header{"Retry-After": {"3600"}}}, nil
 		})
-		c := New(&http.Client{Transport: rt}, Options{BaseURL: "https://x.invalid", OnRetry: func(string, int, error, time.Duration) {
+		c := New(&http.Client{Transport: rt}, Options{BaseURL: "https://x.invalid", MaxInlineWait: 2 * time.Hour, OnRetry: func(string, int, error, time.Duration) {
 			time.AfterFunc(time.Second, cancel)
 		}})
 		_, err := c.proto.finalize(ctx, "1")
@@ -265,7 +265,7 @@ func TestRateLimitWaitsBeforeLimit(t *testing.T) {
 			return false
 		}
 		var log, waits retryLog
-		c := f.newClient(Options{ChunkSize: 1000, ChunkParallelism: 1, OnRetry: log.add,
+		c := f.newClient(Options{ChunkSize: 1000, ChunkParallelism: 1, OnRetry: log.add, MaxInlineWait: 20 * time.Minute,
 			OnWait: func(op string, wait time.Duration) { waits.add(op, 0, nil, wait) }})
 		data := testBytes(7000, 10)
 		start := time.Now()

@@ -145,7 +145,13 @@ func TestProcessing(t *testing.T) {
 	}{
 		{"no processing_info", nil, nil, 0},
 		{"check_after honoured", []processingInfo{{State: "pending", CheckAfterSecs: ptr(5)}, {State: "succeeded"}}, nil, 5 * time.Second},
-		{"default when absent", []processingInfo{{State: "pending"}, {State: "in_progress"}, {State: "succeeded"}}, nil, 2 * defaultCheckAfter},
+		{"default when absent", []processingInfo{{State: "pending"}, {State: "in_progress"}, {State: "succeeded"}}, nil, defaultCheckAfter + 2*defaultCheckAfter},
+		// Without check_after_secs the polls back off (2, 4, 8, 16 s) up to maxDefaultCheckAfter.
+		{"default backs off", []processingInfo{{State: "pending"}, {State: "in_progress"}, {State: "in_progress"}, {State: "in_progress"},
+			{State: "in_progress"}, {State: "succeeded"}}, nil, 2*time.Second + 4*time.Second + 8*time.Second + 16*time.Second + maxDefaultCheckAfter},
+		{"check_after given again resets the backoff", []processingInfo{{State: "pending"}, {State: "in_progress", CheckAfterSecs: ptr(1)},
+			{State: "in_progress"}, {State: "succeeded"}}, nil, 2*time.Second + time.Second + 4*time.Second},
+		{"huge check_after is capped by the processing timeout", []processingInfo{{State: "pending", CheckAfterSecs: ptr(1 << 40)}}, ErrProcessingTimeout, time.Minute},
 		{"failed", []processingInfo{{State: "pending", CheckAfterSecs: ptr(1)},
 			{State: "failed", Error: &errorObject{Code: 1, Name: "InvalidMedia", Message: "Unsupported video format"}}}, ErrProcessingFailed, time.Second},
 		{"error while in_progress", []processingInfo{{State: "in_progress", CheckAfterSecs: ptr(1)},
@@ -232,8 +238,8 @@ func TestVerifyCredentials(t *testing.T) {
 					return true
 				}
 				_, err = f.newClient(Options{Version: version}).VerifyCredentials(t.Context())
-				if !IsAuth(err) || !IsPermanent(err) || f.count("VERIFY") != 1 {
-					t.Errorf("VerifyCredentials with bad credentials = %v (auth %v), want one permanent auth error", err, IsAuth(err))
+				if !IsAuth(err) || IsPermanent(err) || f.count("VERIFY") != 1 {
+					t.Errorf("VerifyCredentials with bad credentials = %v (auth %v), want one account refusal, not permanent", err, IsAuth(err))
 				}
 			})
 		})

@@ -34,7 +34,7 @@ func (p v11) simple(ctx context.Context, r io.ReaderAt, m Media) (mediaInfo, err
 	if len(m.AdditionalOwners) > 0 {
 		fields = append(fields, field{"additional_owners", joinOwners(m.AdditionalOwners)})
 	}
-	req, err := p.c.multipartReq(v11Upload, fields, m, r, 0, m.Size)
+	req, err := p.c.multipartReq(v11Upload, fields, m, r, 0, m.Size, m.Sums.whole())
 	if err != nil {
 		return mediaInfo{}, err
 	}
@@ -72,7 +72,7 @@ func (p v11) appendSegment(ctx context.Context, id string, r io.ReaderAt, m Medi
 		{"command", "APPEND"},
 		{"media_id", id},
 		{"segment_index", strconv.Itoa(s.index)},
-	}, m, r, s.off, s.n)
+	}, m, r, s.off, s.n, s.sum)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (p v2) simple(ctx context.Context, r io.ReaderAt, m Media) (mediaInfo, erro
 	if len(m.AdditionalOwners) > 0 {
 		fields = append(fields, field{"additional_owners", joinOwners(m.AdditionalOwners)})
 	}
-	req, err := p.c.multipartReq("/2/media/upload", fields, m, r, 0, m.Size)
+	req, err := p.c.multipartReq("/2/media/upload", fields, m, r, 0, m.Size, m.Sums.whole())
 	if err != nil {
 		return mediaInfo{}, err
 	}
@@ -62,7 +62,7 @@ func (p v2) initialize(ctx context.Context, m Media) (mediaInfo, error) {
 
 func (p v2) appendSegment(ctx context.Context, id string, r io.ReaderAt, m Media, s segment) error {
 	req, err := p.c.multipartReq("/2/media/upload/"+url.PathEscape(id)+"/append",
-		[]field{{"segment_index", strconv.Itoa(s.index)}}, m, r, s.off, s.n)
+		[]field{{"segment_index", strconv.Itoa(s.index)}}, m, r, s.off, s.n, s.sum)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"testing"
@@ -43,6 +47,9 @@ func TestScripts(t *testing.T) {
 			srv := httptest.NewServer(emu)
 			env.Defer(func() { srv.Close(); emu.Close() })
 			env.Setenv("EMU_URL", srv.URL)
+			if err := checkServers(env, emu); err != nil {
+				return err
+			}
 			env.Setenv("MEDIASYNC_CONSUMER_KEY", creds.ConsumerKey)
 			env.Setenv("MEDIASYNC_CONSUMER_SECRET", creds.ConsumerSecret)
 			env.Setenv("MEDIASYNC_ACCESS_TOKEN", creds.AccessToken)
@@ -67,6 +74,79 @@ func cmdSettime(ts *testscript.TestScript, neg bool, args []string) {
 	t, err := time.Parse(time.RFC3339, args[1])
 	ts.Check(err)
 	ts.Check(os.Chtimes(ts.MkAbs(args[0]), t, t))
+}
+
+// checkServers starts what check.txtar reaches: $CLOSED_URL (a port nothing listens on), $SILENT_URL
+// (accepts connections, never answers), $TLS_URL (a certificate no one trusts), $NOUSERS_URL (the
+// emulator, but GET /2/users/me answers 403 as for a token without users.read), $NOSCOPE_URL (every
+// request 403 Forbidden, as for a token without media.write) and $CREDITS_URL (every request 402
+// CreditsDepleted), the last three in X's shapes (uploader.Refusal's sources).
+func checkServers(env *testscript.Env, emu http.Handler) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env.Setenv("CLOSED_URL", "http://"+l.Addr().String())
+	l.Close()
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	env.Defer(func() {
+		silent.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	env.Setenv("SILENT_URL", "http://"+silent.Addr().String())
+
+	problem := func(w http.ResponseWriter, status int, body string) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+	forbidden := `{"title":"Forbidden","type":"about:blank","status":403,"detail":"Forbidden"}`
+	servers := map[string]http.Handler{
+		"TLS_URL": emu,
+		"NOUSERS_URL": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/2/users/me" {
+				problem(w, 403, forbidden)
+				return
+			}
+			emu.ServeHTTP(w, r)
+		}),
+		"NOSCOPE_URL": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { problem(w, 403, forbidden) }),
+		"CREDITS_URL": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			problem(w, 402, `{"title":"CreditsDepleted","type":"https://api.twitter.com/2/problems/credits","detail":"Your enrolled account [1553086854915936256] does not have any credits to fulfill this request."}`)
+		}),
+	}
+	for name, h := range servers {
+		var srv *httptest.Server
+		if name == "TLS_URL" {
+			srv = httptest.NewTLSServer(h)
+		} else {
+			srv = httptest.NewServer(h)
+		}
+		env.Defer(srv.Close)
+		env.Setenv(name, srv.URL)
+	}
+	return nil
 }
 
 // mkmedia KIND FILE [ARG]: writes a real jpeg (ARG = seed), png (ARG = side in pixels), gif or mp4

@@ -272,8 +272,8 @@ func secretCLI(t *testing.T, exe, cfg, folder string, ok bool, add func(name, te
 		if stdout, _ := run("check online", 0, "check", "--online"); !strings.Contains(stdout, "ok, authenticated") {
 			t.Errorf("check --online with right credentials: %q, want it to say ok", stdout)
 		}
-	} else if stdout, _ := run("check online", 1, "check", "--online"); !strings.Contains(stdout, "credentials do not work") {
-		t.Errorf("check --online with wrong credentials: %q, want it to say the credentials do not work", stdout)
+	} else if stdout, _ := run("check online", 1, "check", "--online"); !strings.Contains(stdout, "credentials refused") {
+		t.Errorf("check --online with wrong credentials: %q, want it to say the credentials are refused", stdout)
 	}
 
 	// upload: one file now.

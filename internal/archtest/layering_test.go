@@ -17,7 +17,7 @@ var allowed = map[string][]string{
 	"watcher":  {},
 	"uploader": {},
 	"manifest": {},
-	"config":   {},
+	"config":   {"uploader"}, // X's limits live in the uploader (one home per fact)
 	"emulator": {},
 	"alttext":  {},
 	"auth":     {"internal"},
