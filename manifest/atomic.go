@@ -31,8 +31,10 @@ func dir(path string) string { return filepath.Dir(path) }
 //
 // On any error the temp file is removed and the old manifest is untouched, except when only the
 // final directory fsync fails: the new version is then in place (renamed is true) but not known to
-// be durable, and the error is returned so that the caller does not count on it.
-func (s *Store) writeFile(data []byte) (renamed bool, err error) {
+// be durable, and the error is returned so that the caller does not count on it. fi is the new
+// file as written (the rename keeps its inode, size and mtime), for telling it apart later from a
+// file another program put there.
+func (s *Store) writeFile(data []byte) (renamed bool, fi fs.FileInfo, err error) {
 	f, err := os.CreateTemp(dir(s.path), tempPattern(s.path))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Someone removed the manifest's directory while we run: recreate it and the whole state.
@@ -41,7 +43,7 @@ func (s *Store) writeFile(data []byte) (renamed bool, err error) {
 		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("write manifest %s: %w", s.path, err)
+		return false, nil, fmt.Errorf("write manifest %s: %w", s.path, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -54,34 +56,42 @@ func (s *Store) writeFile(data []byte) (renamed bool, err error) {
 		}
 	}()
 	if err := f.Chmod(s.perm); err != nil && runtime.GOOS != "windows" {
-		return false, err
+		return false, nil, err
 	}
 	var w writeSyncer = f
 	if s.hooks.wrapTemp != nil {
 		w = s.hooks.wrapTemp(f)
 	}
 	if _, err := w.Write(data); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if err := w.Sync(); err != nil {
-		return false, err
+		return false, nil, err
+	}
+	if fi, err = f.Stat(); err != nil {
+		return false, nil, err
 	}
 	if err := f.Close(); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if s.hooks.beforeRename != nil {
 		if err := s.hooks.beforeRename(tmp); err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
-		return false, err
+		return false, nil, err
+	}
+	// The attributes as the file system gives them by name from now on (a network file system may
+	// settle the mtime only at close), as long as the name still gives our inode.
+	if after, err := os.Lstat(s.path); err == nil && os.SameFile(after, fi) {
+		fi = after
 	}
 	sync := syncDir
 	if s.hooks.syncDir != nil {
 		sync = s.hooks.syncDir
 	}
-	return true, sync(dir(s.path))
+	return true, fi, sync(dir(s.path))
 }
 
 // syncDir makes a rename in dir durable. File systems that cannot fsync a directory (some network

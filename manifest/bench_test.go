@@ -99,6 +99,22 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckLock is the cost of CheckLock with the lock held (one stat(2)), the check every
+// write also makes before writing.
+func BenchmarkCheckLock(b *testing.B) {
+	path := DefaultPath(b.TempDir())
+	s, err := Open(path, "/srv/exports")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		if err := s.CheckLock(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkUploadBurst is a burst of uploads into an empty folder: `uploads` files, each recorded
 // with three changes (pending, processing, uploaded), from `workers` goroutines; all three are Puts,
 // or with "staged" the first two are Stages. It reports manifest writes per change and manifest

@@ -27,6 +27,10 @@ var (
 	ErrNewerVersion = errors.New("manifest format is newer than this mediasync supports")
 	// ErrLocked: another [Store] (usually another mediasync process) holds the manifest's lock.
 	ErrLocked = errors.New("manifest is locked by another mediasync process")
+	// ErrLockLost: the lock file a [Store] had locked was removed or replaced (see
+	// [Store.CheckLock]); reported when the store locked it again, and returned with [ErrLocked]
+	// when another process holds the new one.
+	ErrLockLost = errors.New("manifest lock was lost (its lock file was removed or replaced)")
 	// ErrClosed: the [Store] was closed.
 	ErrClosed = errors.New("manifest store is closed")
 	// ErrInvalid: a path or entry handed to [Store.Put] cannot be stored.
@@ -55,7 +59,8 @@ func DefaultPath(folder string) string {
 // is replaced atomically and the journal only grows until a checkpoint, so Read sees a whole
 // version; if a checkpoint replaces the manifest while Read runs, it reads again. A Read that
 // starts after [Store.Put] returned sees that Put's entry. A missing manifest gives an error
-// wrapping [fs.ErrNotExist]; an unparsable one an error wrapping [ErrCorrupt]; a newer format one
+// wrapping [fs.ErrNotExist]; an unparsable one, or a journal with a damaged record (not a torn
+// tail, which is ignored), an error wrapping [ErrCorrupt]; a newer format one
 // wrapping [ErrNewerVersion]; a manifest replaced by the writer during each of 10 reads in a row
 // an error wrapping [ErrBusy]. UpdatedAt is the time of the last change read.
 func Read(path string) (*Manifest, error) {
@@ -109,7 +114,10 @@ func readOnce(path string) (m *Manifest, same bool, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("read manifest: %w", err)
 	}
-	_, last, err := replay(jdata, m)
+	_, last, bad, err := replay(jdata, m)
+	if err == nil && bad != nil {
+		err = fmt.Errorf("%w: %s; the writer's next Open keeps a copy and carries on without it", ErrCorrupt, bad)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read manifest %s: %s: %w", path, JournalPath(path), err)
 	}

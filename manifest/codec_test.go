@@ -85,7 +85,7 @@ func TestGolden(t *testing.T) {
 	// The store writes the same bytes as encode.
 	h := hooks{now: func() time.Time { return t0.Add(3 * time.Second) }}
 	path := filepath.Join(t.TempDir(), "manifest.json")
-	s, err := open(path, "/srv/exports", h)
+	s, err := open(path, "/srv/exports", Options{}, h)
 	if err != nil {
 		t.Fatal(err)
 	}

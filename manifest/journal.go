@@ -63,54 +63,138 @@ func frameRecord(base, at time.Time, members [][]byte) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// parseRecord parses the record at the start of data. ok is false when no whole, intact record
-// starts there; n is its length in bytes.
-func parseRecord(data []byte) (r record, n int, ok bool, err error) {
-	nl := bytes.IndexByte(data, '\n')
-	if nl < 0 || nl > 40 {
-		return r, 0, false, nil
+// A record that does not parse is either a torn tail or damage, and the two are told apart because
+// an append cut short by a crash leaves a prefix of what was being written (or, on file systems
+// that extend a file before its data reaches the disk, NUL bytes, which the writer never writes):
+//   - torn: a header line cut short, a framed length that runs past the end of the file, or a
+//     record whose bytes include NULs with nothing but NULs after it. Silently cut off: its commit
+//     never returned.
+//   - damaged: anything else, e.g. a record whose whole framed length is present but whose checksum
+//     fails (a flipped byte), a header that is not one, or a length that runs past the end while
+//     the bytes up to the last newline match the checksum (a flipped length digit).
+
+// frame is what parseRecord found at the start of the data.
+type frame int
+
+const (
+	frameOK   frame = iota
+	frameTorn       // the remains of an append cut short by a crash
+	frameBad        // damage: see above
+)
+
+// parseRecord parses the record at the start of data. n is its framed length in bytes when known
+// (frameOK, and frameBad with a readable header); why says what is wrong with a bad one. err is set
+// for a record that is intact (its checksum matches) yet does not parse.
+func parseRecord(data []byte) (r record, n int, f frame, why string, err error) {
+	if allZero(data) {
+		return r, 0, frameTorn, "", nil
 	}
-	f := bytes.Fields(data[:nl])
-	if len(f) != 3 || string(f[0]) != "MSJ" {
-		return r, 0, false, nil
+	nl := bytes.IndexByte(data[:min(len(data), maxHeader+1)], '\n')
+	if nl < 0 {
+		if len(data) <= maxHeader && headerPrefix(bytes.TrimRight(data, "\x00")) {
+			return r, 0, frameTorn, "", nil
+		}
+		return r, 0, frameBad, "has a damaged header", nil
 	}
-	size, err1 := strconv.Atoi(string(f[1]))
-	sum, err2 := strconv.ParseUint(string(f[2]), 16, 32)
-	if err1 != nil || err2 != nil || size < 0 || size > len(data)-nl-2 {
-		return r, 0, false, nil
+	fields := bytes.Fields(data[:nl])
+	if len(fields) != 3 || string(fields[0]) != "MSJ" {
+		return r, 0, frameBad, "has a damaged header", nil
 	}
-	payload := data[nl+1 : nl+1+size]
-	if data[nl+1+size] != '\n' || crc32.ChecksumIEEE(payload) != uint32(sum) {
-		return r, 0, false, nil
+	size, err1 := strconv.Atoi(string(fields[1]))
+	sum64, err2 := strconv.ParseUint(string(fields[2]), 16, 32)
+	if err1 != nil || err2 != nil || size < 0 {
+		return r, 0, frameBad, "has a damaged header", nil
+	}
+	sum := uint32(sum64)
+	end := nl + 1 + size + 1
+	if end > len(data) || end < 0 {
+		if last := len(data) - 1; last > nl && data[last] == '\n' && crc32.ChecksumIEEE(data[nl+1:last]) == sum {
+			return r, len(data), frameBad, "has a damaged length field", nil
+		}
+		return r, 0, frameTorn, "", nil
+	}
+	payload := data[nl+1 : end-1]
+	if data[end-1] != '\n' || crc32.ChecksumIEEE(payload) != sum {
+		if bytes.IndexByte(data[nl+1:end], 0) >= 0 && allZero(data[end:]) {
+			return r, 0, frameTorn, "", nil
+		}
+		return r, end, frameBad, "fails its checksum", nil
 	}
 	if err := json.Unmarshal(payload, &r); err != nil {
-		return r, 0, false, err // intact (checksum matches) yet unparsable: not a torn write
+		return r, 0, frameBad, "", err // intact (checksum matches) yet unparsable: not a torn write
 	}
-	return r, nl + 2 + size, true, nil
+	return r, end, frameOK, "", nil
+}
+
+// maxHeader bounds a header line: "MSJ " + up to 19 digits + " " + 8 hex digits.
+const maxHeader = 40
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// headerPrefix reports whether b can be the start of a header line "MSJ <length> <crc32 hex>".
+func headerPrefix(b []byte) bool {
+	const magic = "MSJ "
+	if len(b) < len(magic) {
+		return string(b) == magic[:len(b)]
+	}
+	if string(b[:len(magic)]) != magic {
+		return false
+	}
+	return len(bytes.Trim(b[len(magic):], "0123456789abcdef ")) == 0
+}
+
+// badRecord is damage at the end of a journal that can be cut off (see replay).
+type badRecord struct {
+	off int    // where the damage starts
+	why string // what is wrong
+}
+
+func (b *badRecord) String() string {
+	return fmt.Sprintf("the journal's last record (at byte %d) %s", b.off, b.why)
 }
 
 // replay applies to m the journal records that extend it (base equal to m.UpdatedAt). It returns
-// the length of the intact prefix of data: a record cut short or garbled by a crash can only be at
-// the end, and is ignored. A bad record followed by an intact one is corruption (ErrCorrupt).
-func replay(data []byte, m *Manifest) (valid int, last time.Time, err error) {
+// valid, the length of the prefix of data made of whole, intact records, and what follows it:
+//   - nothing, or a torn tail (see frame): bad and err are nil;
+//   - a damaged last record, followed by nothing or a torn tail: bad says where and what, err is
+//     nil. Only that record's entries are lost by cutting at valid;
+//   - damage followed by an intact record, or by more damage, or an intact record that does not
+//     parse: err wraps ErrCorrupt. Cutting there would drop intact commits after it.
+func replay(data []byte, m *Manifest) (valid int, last time.Time, bad *badRecord, err error) {
 	off := 0
 	for off < len(data) {
-		r, n, ok, perr := parseRecord(data[off:])
+		r, n, f, why, perr := parseRecord(data[off:])
 		if perr != nil {
-			return off, last, fmt.Errorf("%w: journal record at byte %d: %w", ErrCorrupt, off, perr)
+			return off, last, nil, fmt.Errorf("%w: journal record at byte %d: %w", ErrCorrupt, off, perr)
 		}
-		if !ok {
-			for i := off + 1; ; i++ {
+		switch f {
+		case frameTorn:
+			return off, last, nil, nil
+		case frameBad:
+			if n > 0 {
+				if _, _, f, _, _ := parseRecord(data[off+n:]); off+n == len(data) || f == frameTorn {
+					return off, last, &badRecord{off, why}, nil
+				}
+				return off, last, nil, fmt.Errorf("%w: journal record at byte %d %s, and more records follow", ErrCorrupt, off, why)
+			}
+			for i := off + 1; ; i++ { // a header we cannot read: does a whole record start later?
 				j := bytes.Index(data[i:], []byte("MSJ "))
 				if j < 0 {
 					break
 				}
 				i += j
-				if _, _, ok, _ := parseRecord(data[i:]); ok {
-					return off, last, fmt.Errorf("%w: journal damaged at byte %d", ErrCorrupt, off)
+				if _, _, f, _, _ := parseRecord(data[i:]); f == frameOK {
+					return off, last, nil, fmt.Errorf("%w: journal damaged at byte %d", ErrCorrupt, off)
 				}
 			}
-			return off, last, nil // torn tail
+			return off, last, &badRecord{off, why}, nil
 		}
 		off += n
 		if !r.Base.Equal(m.UpdatedAt) {
@@ -118,31 +202,59 @@ func replay(data []byte, m *Manifest) (valid int, last time.Time, err error) {
 		}
 		for rel, e := range r.Files {
 			if err := validEntry(rel, e); err != nil {
-				return off, last, fmt.Errorf("%w: journal: %w", ErrCorrupt, err)
+				return off, last, nil, fmt.Errorf("%w: journal: %w", ErrCorrupt, err)
 			}
 			m.Files[rel] = e.utc()
 		}
 		last = r.At.UTC()
 	}
-	return off, last, nil
+	return off, last, nil, nil
 }
 
-// appendJournal writes rec to the journal and fsyncs it. On failure it cuts the journal back to
-// its previous length; if even that fails the store is marked broken, so that the next write is a
-// checkpoint (which drops the journal). The caller owns the write slot (s.writing).
+// openJournal opens the journal for appending, creating it when the store has none (jbytes 0). A
+// file found where the store has no journal is an empty one left by Open (used) or another
+// program's (kept aside and reported, see [DamageError]). s.mu is held and the caller owns the
+// write slot.
+func (s *Store) openJournal(now time.Time) error {
+	jp := JournalPath(s.path)
+	flags := os.O_WRONLY | os.O_APPEND
+	if s.jbytes == 0 {
+		flags |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(jp, flags, s.perm)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, serr := os.Lstat(jp); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			f, err = os.OpenFile(jp, os.O_WRONLY|os.O_APPEND, s.perm)
+		} else {
+			kept, kerr := keepAside(jp, now)
+			if kerr != nil {
+				return fmt.Errorf("append manifest journal: %s was written by another program; keeping it aside: %w", jp, kerr)
+			}
+			s.damaged(&DamageError{Path: jp, Kept: kept, Problem: "a journal this store did not write appeared",
+				Action: "a new journal was started"})
+			f, err = os.OpenFile(jp, flags|os.O_CREATE|os.O_EXCL, s.perm)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("append manifest journal: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = syncDir(dir(jp)) // the journal's name must survive a crash too
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("append manifest journal %s: %w", jp, err)
+	}
+	s.jf, s.jfi = f, fi
+	return nil
+}
+
+// appendJournal writes rec to the open journal and fsyncs it. On failure it cuts the journal back
+// to its previous length; if even that fails the store is marked broken, so that the next write is
+// a checkpoint (which drops the journal). The caller owns the write slot (s.writing).
 func (s *Store) appendJournal(rec []byte) (broken bool, err error) {
 	jp := JournalPath(s.path)
-	if s.jf == nil {
-		f, err := os.OpenFile(jp, os.O_WRONLY|os.O_CREATE|os.O_APPEND, s.perm)
-		if err != nil {
-			return false, fmt.Errorf("append manifest journal: %w", err)
-		}
-		if err := syncDir(dir(jp)); err != nil { // the journal's name must survive a crash too
-			f.Close()
-			return false, fmt.Errorf("append manifest journal %s: %w", jp, err)
-		}
-		s.jf = f
-	}
 	var w writeSyncer = s.jf
 	if s.hooks.wrapJournal != nil {
 		w = s.hooks.wrapJournal(s.jf)
@@ -170,6 +282,7 @@ func (s *Store) dropJournal() {
 		s.jf.Close()
 		s.jf = nil
 	}
+	s.jfi = nil
 	if s.jbytes == 0 && !s.broken {
 		return
 	}
@@ -184,7 +297,7 @@ func (s *Store) dropJournal() {
 	}
 	switch fi, err := os.Stat(jp); {
 	case err == nil:
-		s.jbytes = fi.Size()
+		s.jbytes, s.jfi = fi.Size(), fi
 	case !errors.Is(err, fs.ErrNotExist):
 		s.broken = true
 	}

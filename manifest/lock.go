@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -15,9 +16,18 @@ import (
 // LockPath returns the path of the lock file that guards the manifest at path.
 func LockPath(path string) string { return path + ".lock" }
 
+// lockFile is a held lock: the flock on a descriptor of the lock file, and the identity of the
+// inode locked. A lock is only worth something while LockPath names that inode: once the file is
+// removed (with the whole .mediasync directory, say), another process creates a new one and locks
+// it too.
+type lockFile struct {
+	fl *flock.Flock
+	id fs.FileInfo // fstat of the locked descriptor, taken once: its inode never changes
+}
+
 // acquire takes the manifest's exclusive lock without waiting, and writes who holds it into the
 // lock file so that a refused second writer can name the holder.
-func acquire(path string, now time.Time) (*flock.Flock, error) {
+func acquire(path string, now time.Time) (*lockFile, error) {
 	lp := LockPath(path)
 	l := flock.New(lp, flock.SetPermissions(0o644))
 	ok, err := l.TryLock()
@@ -33,8 +43,14 @@ func acquire(path string, now time.Time) (*flock.Flock, error) {
 		}
 		return nil, fmt.Errorf("%w (lock file %s); only one agent may write a folder's manifest", ErrLocked, lp)
 	}
+	id, err := l.Stat() // the locked descriptor's fstat
+	if err != nil {
+		l.Unlock()
+		return nil, fmt.Errorf("lock %s: %w", lp, err)
+	}
+	lf := &lockFile{fl: l, id: id}
 	if runtime.GOOS == "windows" {
-		return l, nil // LockFileEx is mandatory there: the lock file cannot be written through another handle
+		return lf, nil // LockFileEx is mandatory there: the lock file cannot be written through another handle
 	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid %d on host %s since %s\n", os.Getpid(), host, now.UTC().Format(time.RFC3339))
@@ -43,7 +59,19 @@ func acquire(path string, now time.Time) (*flock.Flock, error) {
 		l.Unlock()
 		return nil, fmt.Errorf("lock %s: %w", lp, err)
 	}
-	return l, nil
+	return lf, nil
+}
+
+// held reports whether the lock file's name still gives the inode locked: one stat(2).
+func (l *lockFile) held() (bool, error) {
+	fi, err := os.Stat(l.fl.Path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, l.id), nil
 }
 
 // readHolder returns the holder line of a lock file, or "" when it is unreadable or not ours.
@@ -60,17 +88,20 @@ func readHolder(lp string) string {
 }
 
 // release empties the holder line and unlocks. The lock file itself stays: removing it would let
-// two processes lock two different inodes of the same name.
-func release(l *flock.Flock) error {
+// two processes lock two different inodes of the same name. A lock file that is no longer ours
+// (lost, see held) is left alone: its holder line is another process's.
+func (l *lockFile) release() error {
 	var terr error
 	if runtime.GOOS != "windows" {
-		terr = os.Truncate(l.Path(), 0)
+		if ours, _ := l.held(); ours {
+			terr = os.Truncate(l.fl.Path(), 0)
+		}
 	}
-	if err := l.Unlock(); err != nil {
-		return fmt.Errorf("unlock %s: %w", l.Path(), err)
+	if err := l.fl.Unlock(); err != nil {
+		return fmt.Errorf("unlock %s: %w", l.fl.Path(), err)
 	}
 	if terr != nil {
-		return fmt.Errorf("clear lock %s: %w", l.Path(), terr)
+		return fmt.Errorf("clear lock %s: %w", l.fl.Path(), terr)
 	}
 	return nil
 }

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // Store is the one writer of a folder's manifest. It holds the manifest in memory and makes every
@@ -23,7 +22,7 @@ type Store struct {
 	path   string
 	folder string
 	perm   fs.FileMode
-	lock   *flock.Flock
+	report func(error) // Options.Report
 	hooks  hooks
 
 	mu       sync.Mutex
@@ -38,6 +37,13 @@ type Store struct {
 	last     writeResult   // the outcome of the last write
 	closed   bool
 	stats    Stats
+	reports  []error // for Options.Report, delivered by lead once the write slot is free
+
+	// What the store holds on disk, checked before each write (guard.go); changed only by the
+	// writer in flight, with s.mu held.
+	lock    *lockFile
+	lockErr error       // the lock was lost to another process: the store writes nothing more
+	disk    fs.FileInfo // the manifest file as this store last read or wrote it; nil: none
 
 	buf     bytes.Buffer // owned by the writer in flight
 	members [][]byte     // owned by the writer in flight
@@ -47,6 +53,7 @@ type Store struct {
 	base           time.Time           // updated_at of the manifest file on disk
 	fbytes         int64               // its size; 0 when there is none
 	jf             *os.File            // the journal, open for appending
+	jfi            fs.FileInfo         // the journal file this store appends to (nil: none yet)
 	jbytes         int64               // the journal's length
 	broken         bool                // a failed append could not be cut back: checkpoint next
 	lastCheckpoint time.Time
@@ -73,6 +80,8 @@ type Stats struct {
 	Checkpoints  int64 // whole manifest files written
 	FailedWrites int64
 	BytesWritten int64 // bytes of committed manifest files and journal records
+	Damaged      int64 // manifest or journal files found damaged or replaced, and kept aside
+	Relocked     int64 // lost locks taken again (see Store.CheckLock)
 }
 
 // hooks are test seams; production code leaves them nil.
@@ -85,25 +94,33 @@ type hooks struct {
 	remove       func(path string) error      // replaces os.Remove of the journal after a checkpoint
 }
 
-// Open opens the manifest at path (usually [DefaultPath](folder)) as its only writer.
+// Open opens the manifest at path (usually [DefaultPath](folder)) as its only writer, with the
+// default [Options]; see [OpenWith].
+func Open(path, folder string) (*Store, error) {
+	return open(path, folder, Options{}, hooks{})
+}
+
+// OpenWith opens the manifest at path (usually [DefaultPath](folder)) as its only writer.
 //
 // It creates the directory if needed and takes an exclusive lock on path+".lock"; if another store
 // holds it, the error wraps [ErrLocked] and names the holder (pid, host, start time) when known.
 // A missing manifest is an empty one. A manifest that cannot be parsed gives an error wrapping
-// [ErrCorrupt] (or [ErrNewerVersion]) and the file is left exactly as it is. Temp files left by a
+// [ErrCorrupt] (or [ErrNewerVersion]) and the file is left exactly as it is; so does a damaged
+// journal record followed by intact ones. A damaged last journal record is cut off after a copy
+// of the journal was kept, and reported (see the package documentation). Temp files left by a
 // write that crashed before its rename are removed. folder is recorded in the file's "folder" field.
-func Open(path, folder string) (*Store, error) {
-	return open(path, folder, hooks{})
+func OpenWith(path, folder string, opts Options) (*Store, error) {
+	return open(path, folder, opts, hooks{})
 }
 
-func open(path, folder string, h hooks) (*Store, error) {
+func open(path, folder string, opts Options, h hooks) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open manifest: empty path")
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
-	s := &Store{path: path, folder: folder, perm: 0o644, hooks: h, enc: make(map[string][]byte),
+	s := &Store{path: path, folder: folder, perm: 0o644, report: opts.Report, hooks: h, enc: make(map[string][]byte),
 		dirty: make(map[string]struct{}), smallFile: defaultSmallFile, maxLag: defaultMaxLag}
 	if err := os.MkdirAll(dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open manifest: %w", err)
@@ -115,49 +132,78 @@ func open(path, folder string, h hooks) (*Store, error) {
 	s.lock = l
 	removeTemps(path)
 
-	data, err := os.ReadFile(path)
+	data, fi, err := readFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.files = make(map[string]Entry)
 		os.Remove(JournalPath(path)) // records of a manifest that is gone extend nothing
 	case err != nil:
-		release(l)
+		l.release()
 		return nil, fmt.Errorf("open manifest: %w", err)
 	default:
 		m, err := decode(data)
 		if err != nil {
-			release(l)
+			l.release()
 			return nil, fmt.Errorf("open manifest %s: %w; the file was left untouched: repair it or move it aside", path, err)
 		}
-		s.base, s.fbytes = m.UpdatedAt, int64(len(data))
-		if fi, err := os.Stat(path); err == nil {
-			s.perm = fi.Mode().Perm()
-		}
+		s.base, s.fbytes, s.disk = m.UpdatedAt, int64(len(data)), fi
+		s.perm = fi.Mode().Perm()
 		jp := JournalPath(path)
-		jdata, err := os.ReadFile(jp)
+		jdata, jfi, err := readFile(jp)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			release(l)
+			l.release()
 			return nil, fmt.Errorf("open manifest: %w", err)
 		}
-		valid, _, err := replay(jdata, m)
+		valid, _, bad, err := replay(jdata, m)
 		if err != nil {
-			release(l)
+			l.release()
 			return nil, fmt.Errorf("open manifest %s: %s: %w; the files were left untouched: repair or move them aside", path, jp, err)
 		}
-		if valid < len(jdata) { // cut off what a crash left half-written
+		if bad != nil {
+			// Policy (see doc.go): cut the damaged record off, as a torn one would be, but only
+			// once its bytes are safe beside the journal, and say so.
+			kept, err := keepCopy(jp, jdata, s.perm, h.now())
+			if err != nil {
+				l.release()
+				return nil, fmt.Errorf("open manifest %s: %s: %w: %s, and a copy could not be kept (%w); the files were left untouched",
+					path, jp, ErrCorrupt, bad, err)
+			}
+			s.damaged(&DamageError{Path: jp, Kept: kept, Problem: bad.String(),
+				Action: "it was cut off; the commits before it were kept, and the files it recorded will be looked at again"})
+		}
+		if valid < len(jdata) { // cut off what a crash left half-written, or the damaged record kept above
 			if err := os.Truncate(jp, int64(valid)); err != nil {
-				release(l)
+				l.release()
 				return nil, fmt.Errorf("open manifest: %w", err)
 			}
 		}
 		s.jbytes = int64(valid)
+		if valid > 0 {
+			s.jfi = jfi
+		}
 		s.files = m.Files
 		s.keys = slices.Sorted(maps.Keys(m.Files))
 		if s.jbytes > 0 { // fold the journal into the manifest soon, even if nothing changes
 			s.timer = time.AfterFunc(s.maxLag, s.lagCheckpoint)
 		}
 	}
+	s.deliver()
 	return s, nil
+}
+
+// readFile reads the file at path and returns its bytes and the fstat of the descriptor read.
+func readFile(path string) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	return data, fi, err
 }
 
 // Path returns the manifest's file path.
@@ -322,12 +368,14 @@ func (s *Store) lead(checkpoint bool) error {
 	s.done = make(chan struct{})
 	upTo := s.seq
 	now := s.hooks.now()
-	var err error
-	if checkpoint || s.fbytes == 0 || s.fbytes < s.smallFile || s.broken ||
-		s.jbytes >= s.fbytes/2 || now.Sub(s.lastCheckpoint) >= s.maxLag {
-		err = s.checkpoint(now)
-	} else {
-		err = s.journal(now)
+	force, err := s.guard(now)
+	if err == nil {
+		if checkpoint || force || s.fbytes == 0 || s.fbytes < s.smallFile || s.broken ||
+			s.jbytes >= s.fbytes/2 || now.Sub(s.lastCheckpoint) >= s.maxLag {
+			err = s.checkpoint(now)
+		} else {
+			err = s.journal(now)
+		}
 	}
 	if err == nil {
 		s.durable = max(s.durable, upTo)
@@ -335,6 +383,11 @@ func (s *Store) lead(checkpoint bool) error {
 	s.last = writeResult{upTo: upTo, err: err}
 	s.writing = false
 	close(s.done)
+	if len(s.reports) > 0 {
+		s.mu.Unlock()
+		s.deliver()
+		s.mu.Lock()
+	}
 	return err
 }
 
@@ -360,6 +413,13 @@ func (s *Store) checkpoint(now time.Time) error {
 
 // journal appends the entries changed since the last durable write to the journal.
 func (s *Store) journal(now time.Time) error {
+	if s.jf == nil {
+		if err := s.openJournal(now); err != nil {
+			s.stats.Writes++
+			s.stats.FailedWrites++
+			return err
+		}
+	}
 	dirty := s.dirty
 	s.dirty = make(map[string]struct{})
 	members := make([][]byte, 0, len(dirty))
@@ -454,9 +514,10 @@ func (s *Store) write() error {
 
 	s.buf.Reset()
 	renamed := false
+	var fi fs.FileInfo
 	err := assemble(&s.buf, s.folder, now, s.members)
 	if err == nil {
-		renamed, err = s.writeFile(s.buf.Bytes())
+		renamed, fi, err = s.writeFile(s.buf.Bytes())
 	}
 	n := int64(s.buf.Len())
 	clear(s.members) // drop references to encodings that may be replaced before the next write
@@ -469,7 +530,7 @@ func (s *Store) write() error {
 	if renamed {
 		// The new file is in place even if the directory fsync failed: journal records must name
 		// it from now on, or readers (which replay only records of the file they read) skip them.
-		s.base, s.fbytes = now, n
+		s.base, s.fbytes, s.disk = now, n, fi
 	}
 	if err != nil {
 		s.stats.FailedWrites++
@@ -509,7 +570,7 @@ func (s *Store) Close() error {
 		s.jf = nil
 	}
 	s.mu.Unlock()
-	if rerr := release(s.lock); rerr != nil {
+	if rerr := s.lock.release(); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("close manifest %s: %w", s.path, rerr))
 	}
 	return err

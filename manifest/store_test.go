@@ -44,7 +44,7 @@ func helper(mode, path string) int {
 		}
 		return 0
 	case "crash":
-		s, err := open(path, "/f", hooks{beforeRename: func(tmp string) error {
+		s, err := open(path, "/f", Options{}, hooks{beforeRename: func(tmp string) error {
 			fmt.Println("renaming", tmp)
 			time.Sleep(time.Hour) // until the parent's SIGKILL; a bare select{} would die of deadlock
 			return nil
@@ -382,7 +382,7 @@ func TestWriteFailureLosesNothing(t *testing.T) {
 func TestCloseRetriesFailedWrite(t *testing.T) {
 	folder := t.TempDir()
 	path := DefaultPath(folder)
-	s, err := open(path, folder, hooks{beforeRename: func(string) error { return syscall.ENOSPC }})
+	s, err := open(path, folder, Options{}, hooks{beforeRename: func(string) error { return syscall.ENOSPC }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestGroupCommitBatches(t *testing.T) {
 	entered := make(chan struct{})
 	releaseWrite := make(chan struct{})
 	var once sync.Once
-	s, err := open(path, folder, hooks{beforeRename: func(string) error {
+	s, err := open(path, folder, Options{}, hooks{beforeRename: func(string) error {
 		once.Do(func() { close(entered); <-releaseWrite })
 		return nil
 	}})
