@@ -182,4 +182,3 @@ func TestFailureReasons(t *testing.T) {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 }
-
