@@ -29,6 +29,5 @@
 // [New] builds a notifier; [Notifier.Run] delivers until its context ends, then keeps delivering
 // what is queued for up to Options.StopGrace (5 s), logs what it had to leave, and returns nil.
 // Publish may be called before, during and after Run (after it returned, events are only queued,
-// up to the bound, and never delivered). The
-// package owns no channel visible to callers.
+// up to the bound, and never delivered). The package owns no channel visible to callers.
 package notify
