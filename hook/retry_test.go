@@ -1,9 +1,12 @@
 package hook
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -91,5 +94,24 @@ func TestPolicyNext(t *testing.T) {
 
 	if got := (Policy{}).Next(manifest.HookState{State: manifest.HookPending, Attempts: DefaultMaxAttempts - 1}, Result{Status: Failed}, now, 0); got.State != manifest.HookFailed || got.LastError != "failed" {
 		t.Errorf("the default policy after %d failures: %+v", DefaultMaxAttempts, got)
+	}
+}
+
+// config refuses on_upload.env names that the job's variables would override.
+func TestJobVarNamesMatchConfig(t *testing.T) {
+	got, want := config.ReservedHookEnv(), JobVarNames()
+	if !slices.Equal(got, want) {
+		t.Errorf("config.ReservedHookEnv() = %q, hook.JobVarNames() = %q", got, want)
+	}
+	var names []string
+	for _, kv := range (Job{}).Vars() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("Job.Vars() names %q, JobVarNames() %q", names, want)
+	}
+	if d := config.DefaultFolder("/x").OnUpload.Timeout.D(); d != DefaultTimeout {
+		t.Errorf("config's default on_upload.timeout %v, hook's %v", d, DefaultTimeout)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mediasync/mediasync/config"
 	"github.com/mediasync/mediasync/hook"
 )
 
@@ -638,4 +639,68 @@ func ids(evs []Event) string {
 		s = append(s, e.ID)
 	}
 	return strings.Join(s, " ")
+}
+
+// config accepts exactly the event types this package sends, and its default timeout is ours.
+func TestEventTypesMatchConfig(t *testing.T) {
+	var want []string
+	for _, e := range EventTypes() {
+		want = append(want, string(e))
+	}
+	if !slices.Equal(config.NotifyEvents, want) {
+		t.Errorf("config.NotifyEvents = %q, notify.EventTypes() = %q", config.NotifyEvents, want)
+	}
+	if d := config.DefaultNotify().Timeout.D(); d != DefaultTimeout {
+		t.Errorf("config's default notify timeout %v, notify's %v", d, DefaultTimeout)
+	}
+}
+
+// A token configured as "Authorization: Bearer ${NOTIFY_TOKEN}" reaches the receiver and never
+// the log, from the config file to a failed delivery.
+func TestHeaderFromEnvNeverLogged(t *testing.T) {
+	const token = "nt-0b5e77c2d9"
+	t.Setenv("NOTIFY_TOKEN", token)
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "try later: "+r.Header.Get("Authorization"), http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "mediasync.yaml")
+	body := "notify:\n  - url: " + srv.URL + "/hook\n    headers:\n      Authorization: Bearer ${NOTIFY_TOKEN}\n    events: [failed]\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, log := newLog()
+	log.Info().Interface("notify", cfg.Notify).Msg("config") // as a careless caller might
+	var targets []Target
+	for _, n := range cfg.Notify {
+		tg := Target{URL: n.URL.Reveal(), Headers: map[string]string{}, Timeout: n.Timeout.D()}
+		for k, v := range n.Headers {
+			tg.Headers[k] = v.Reveal()
+		}
+		for _, e := range n.Events {
+			tg.Events = append(tg.Events, EventType(e))
+		}
+		targets = append(targets, tg)
+	}
+	n := New(targets, Options{FlushEvery: time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, MaxAttempts: 3}, log)
+	start(t, n)
+	n.Publish(Event{Type: Failed, Folder: "/srv/x", Path: "a.jpg", Reason: "processing failed"})
+	waitFor(t, "the delivery given up", func() bool { return n.Stats().Dropped == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 || got[0] != "Bearer "+token {
+		t.Errorf("receiver got Authorization %q", got)
+	}
+	if strings.Contains(logs.String(), token) || !strings.Contains(logs.String(), "HTTP 502") {
+		t.Errorf("log:\n%s", logs)
+	}
 }
