@@ -157,7 +157,10 @@ func TestValidateInCode(t *testing.T) {
 		hookCase("on_upload zero timeout", func(h *Hook) { h.Command = []string{"true"}; h.Timeout = 0 }, []string{"folders[0].on_upload.timeout: must be longer than 0, e.g. 1m"}),
 		hookCase("on_upload timeout without command is fine", func(h *Hook) { h.Timeout = 0 }, nil),
 		hookCase("on_upload env without command", func(h *Hook) { h.Env = []string{"A"} }, []string{"folders[0].on_upload.env: is set but folders[0].on_upload.command is empty"}),
-		hookCase("on_upload reserved env", func(h *Hook) { h.Command = []string{"true"}; h.Env = []string{"MEDIASYNC_MEDIA_ID", "MEDIASYNC_CONFIG"} },
+		hookCase("on_upload reserved env", func(h *Hook) {
+			h.Command = []string{"true"}
+			h.Env = []string{"MEDIASYNC_MEDIA_ID", "MEDIASYNC_CONFIG"}
+		},
 			[]string{"folders[0].on_upload.env[0]: MEDIASYNC_MEDIA_ID is set by mediasync"}),
 		{"webhook", func(c *Config) { c.Notify = []Notify{webhook("https://hooks.example.com/x?token=pa55word")} }, nil},
 		{"command target", func(c *Config) {
