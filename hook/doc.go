@@ -28,9 +28,11 @@
 // On Unix the command runs in its own process group. At the timeout ([Spec.Timeout], default 60 s)
 // the group gets SIGTERM and, [Spec.KillGrace] (default 5 s) later, SIGKILL. When the command exits
 // but processes it started still hold its output open (a forgotten "&"), Run stops reading after
-// the grace, kills that process group and returns: nothing a command does can hang the agent. To
-// leave something running, start it in a new session with its output redirected (setsid cmd
-// >/dev/null 2>&1 &). On other systems only the command's own process is killed.
+// the grace, kills that process group and returns: nothing a command does can hang the agent. What
+// a failed run leaves in its group is killed too (it would meet the retry). Only after a successful
+// run may a background process that redirected its output live on; to be safe from all of this,
+// start it in a new session (setsid cmd >/dev/null 2>&1 &). On other systems only the command's
+// own process is killed.
 //
 // Output (stdout and stderr, interleaved) is captured for the log: the first [Spec.MaxOutputLines]
 // lines (default 20) within [Spec.MaxOutputBytes] (default 8 KiB); the rest is read, counted and

@@ -224,14 +224,15 @@ func exec1(ctx context.Context, spec Spec, in Input) Result {
 		res.Status, res.Reason = Failed, startError(spec.Command[0], err)
 		return res
 	}
-	heldOpen := errors.Is(err, exec.ErrWaitDelay) || (err != nil && wasStopped)
-	if wasStopped || heldOpen {
-		// The group may outlive its leader: members that ignored SIGTERM or kept the pipes open.
+	ps := cmd.ProcessState
+	heldOpen := errors.Is(err, exec.ErrWaitDelay)
+	if wasStopped || heldOpen || ps == nil || !ps.Success() {
+		// The group may outlive its leader: members that ignored SIGTERM, kept the pipes open, or
+		// were left behind by a failed run (they would meet the retry).
 		killGroup(cmd.Process)
 	}
 	res.Output, res.OutputLines, res.OutputBytes = out.result()
 
-	ps := cmd.ProcessState
 	switch {
 	case wasStopped && ctx.Err() != nil:
 		res.Status, res.Reason = Canceled, "stopped: "+context.Cause(ctx).Error()

@@ -100,7 +100,17 @@ func TestExitWithChildHoldingOutput(t *testing.T) {
 	}
 	waitGone(t, readPID(t, filepath.Join(dir, "child")))
 
-	// A child that redirected its output is left alone.
+	// A failed run's leftovers are killed too, whether or not they hold the output: they would
+	// meet the retry.
+	for _, script := range []string{`sleep 600 & echo $! > child; exit 3`, `sleep 600 >/dev/null 2>&1 & echo $! > child; exit 3`} {
+		res = Exec(t.Context(), Spec{Command: []string{"sh", "-c", script}, KillGrace: 300 * time.Millisecond}, Input{Dir: dir})
+		if res.Status != Failed || res.ExitCode != 3 {
+			t.Errorf("Run(%q) = %+v, want failed with exit status 3", script, res)
+		}
+		waitGone(t, readPID(t, filepath.Join(dir, "child")))
+	}
+
+	// After a successful run, a child that redirected its output is left alone.
 	res = Exec(t.Context(), Spec{Command: []string{"sh", "-c", `sleep 600 >/dev/null 2>&1 & echo $! > child`}, KillGrace: 300 * time.Millisecond}, Input{Dir: dir})
 	pid := readPID(t, filepath.Join(dir, "child"))
 	defer syscall.Kill(pid, syscall.SIGKILL)
