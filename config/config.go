@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ type Config struct {
 	Folders     []Folder    `yaml:"folders" json:"folders"`
 	Log         Log         `yaml:"log" json:"log"`
 	Metrics     Metrics     `yaml:"metrics" json:"metrics"`
+	// Notify lists where events (uploaded, failed, ...) are sent; none by default.
+	Notify []Notify `yaml:"notify" json:"notify"`
 	// Source is the file the config was loaded from ("" = defaults only).
 	Source string `yaml:"-" json:"source"`
 
@@ -97,6 +100,38 @@ type Folder struct {
 	// <path>/.mediasync/manifest.json, a relative path resolves against Path.
 	Manifest            string   `yaml:"manifest" json:"manifest"`
 	RefreshBeforeExpiry Duration `yaml:"refresh_before_expiry" json:"refresh_before_expiry"`
+	// OnUpload is the command run after each upload of this folder is recorded; none when its
+	// Command is empty.
+	OnUpload Hook `yaml:"on_upload" json:"on_upload"`
+}
+
+// Hook is a command run by the agent: a folder's on_upload (see package hook for what it gets).
+type Hook struct {
+	// Command is the argv, run without a shell: Command[0] is an absolute path ("~/" is expanded
+	// by Load and Validate) or a name looked up in PATH. Empty = no command.
+	Command []string `yaml:"command" json:"command"`
+	Timeout Duration `yaml:"timeout" json:"timeout"` // the process group is killed after it
+	// Env names variables of the agent's environment passed on to the command, beyond the base
+	// set (PATH, HOME, LANG, TZ, ...) that every command gets.
+	Env []string `yaml:"env" json:"env"`
+}
+
+// Notify is one notification target: a webhook (URL) or a command, never both.
+type Notify struct {
+	// URL receives each payload as a JSON POST (http or https). It is a Secret because webhook
+	// URLs often carry their credential in the path or query (Slack, Discord): write such a
+	// one as ${VAR}.
+	URL Secret `yaml:"url" json:"url"`
+	// Headers are sent with every POST; values may use ${VAR} and are never shown.
+	Headers map[string]Secret `yaml:"headers" json:"headers"`
+	// Command gets each payload on stdin instead, as on_upload commands are run.
+	Command []string `yaml:"command" json:"command"`
+	// Env names variables passed on to Command (as for on_upload).
+	Env []string `yaml:"env" json:"env"`
+	// Events lists the event types sent (NotifyEvents); every type by default.
+	Events []string `yaml:"events" json:"events"`
+	// Timeout bounds one POST or one run of Command.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
 // Log configures the logger that cmd builds.
@@ -143,6 +178,11 @@ const (
 	MaxWorkers = 64
 	// MaxFolders caps the folders list; more is a mistake (watch a parent).
 	MaxFolders = 1000
+	// DefaultHookTimeout is on_upload.timeout's default.
+	DefaultHookTimeout = 60 * time.Second
+	// DefaultNotifyTimeout is notify[].timeout's default.
+	DefaultNotifyTimeout = 30 * time.Second
+
 	// MaxRefreshBeforeExpiry bounds refresh_before_expiry: media ids live
 	// 24 hours, so a longer window would re-upload every file forever.
 	MaxRefreshBeforeExpiry = 24 * time.Hour
@@ -166,6 +206,16 @@ var MediaCategories = append([]string{"auto"}, uploader.Categories()...)
 
 // AltTextModes lists the accepted folders[].alt_text values.
 var AltTextModes = []string{"none", "sidecar", "embedded", "auto"}
+
+// NotifyEvents lists the accepted notify[].events values (the event types of package notify).
+var NotifyEvents = []string{"uploaded", "skipped", "failed", "auth_paused", "auth_resumed", "folder_refused", "hook_failed"}
+
+// ReservedHookEnv returns the variables the agent sets for an on_upload command itself (package
+// hook's job variables); on_upload.env may not name them.
+func ReservedHookEnv() []string {
+	return []string{"MEDIASYNC_FOLDER", "MEDIASYNC_PATH", "MEDIASYNC_REL", "MEDIASYNC_MEDIA_ID",
+		"MEDIASYNC_MEDIA_KEY", "MEDIASYNC_EXPIRES_AT", "MEDIASYNC_ALT_TEXT", "MEDIASYNC_HOOK_ATTEMPT"}
+}
 
 // Default returns a config holding every default of SPEC.md §3: no folders,
 // no credentials, base_url still "" (it resolves from api.version).
@@ -196,7 +246,7 @@ func Default() Config {
 
 // DefaultFolder returns a folder with the defaults of SPEC.md §3 and the
 // given path (recursive, media_category auto, alt_text auto, after_upload
-// keep, manifest resolved on Validate).
+// keep, no on_upload command with a 60s timeout, manifest resolved on Validate).
 func DefaultFolder(path string) Folder {
 	return Folder{
 		Path:          path,
@@ -204,7 +254,14 @@ func DefaultFolder(path string) Folder {
 		MediaCategory: "auto",
 		AltText:       "auto",
 		AfterUpload:   "keep",
+		OnUpload:      Hook{Timeout: Duration(DefaultHookTimeout)},
 	}
+}
+
+// DefaultNotify returns a notification target with the defaults: every
+// event type, a 30s timeout, neither URL nor command (one must be set).
+func DefaultNotify() Notify {
+	return Notify{Events: slices.Clone(NotifyEvents), Timeout: Duration(DefaultNotifyTimeout)}
 }
 
 // MoveDir returns the absolute directory a file is moved to after upload,

@@ -119,6 +119,7 @@ var (
 	sizeType     = reflect.TypeFor[Size]()
 	secretType   = reflect.TypeFor[Secret]()
 	folderType   = reflect.TypeFor[Folder]()
+	notifyType   = reflect.TypeFor[Notify]()
 )
 
 func joinPath(parent, key string) string {
@@ -141,6 +142,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		d.mapping(n, v, path)
 	case reflect.Slice:
 		d.sequence(n, v, path)
+	case reflect.Map:
+		d.dict(n, v, path)
 	default:
 		d.scalar(n, v, path)
 	}
@@ -230,6 +233,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return // "watch:" with nothing under it: keep the defaults
 	}
 	if n.Kind != yaml.MappingNode {
+		if v.Type() == reflect.TypeFor[Hook]() && n.Kind == yaml.SequenceNode {
+			d.add(n.Line, path, "expected a mapping such as {command: [/usr/local/bin/post.sh, --flag], timeout: 60s}, got a list (the argv goes under command:)")
+			return
+		}
 		d.add(n.Line, path, "expected a mapping of keys, got %s", kindName(n))
 		return
 	}
@@ -288,6 +295,8 @@ var sections = func() map[string][]string {
 	add("folders[]", folderType)
 	add("log", reflect.TypeFor[Log]())
 	add("metrics", reflect.TypeFor[Metrics]())
+	add("folders[].on_upload", reflect.TypeFor[Hook]())
+	add("notify[]", notifyType)
 	add("the top level", reflect.TypeFor[Config]())
 	return out
 }()
@@ -348,13 +357,38 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		d.meta.lines[p] = el.Line
 		e := reflect.New(et).Elem()
-		if et == folderType {
+		switch et {
+		case folderType:
 			e.Set(reflect.ValueOf(DefaultFolder("")))
+		case notifyType:
+			e.Set(reflect.ValueOf(DefaultNotify()))
 		}
 		d.value(el, e, p)
 		s = reflect.Append(s, e)
 	}
 	v.Set(s)
+}
+
+// dict decodes a mapping of names to values (notify[].headers) into a map
+// with string keys; keys are taken as written (no ${...} expansion).
+func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		v.Set(reflect.Zero(v.Type()))
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.add(n.Line, path, "expected a mapping of names to values, got %s", kindName(n))
+		return
+	}
+	m := reflect.MakeMap(v.Type())
+	for _, p := range d.pairs(n, path, 0) {
+		kp := joinPath(path, p.key.Value)
+		d.meta.lines[kp] = p.key.Line
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.value(p.val, e, kp)
+		m.SetMapIndex(reflect.ValueOf(p.key.Value).Convert(v.Type().Key()), e)
+	}
+	v.Set(m)
 }
 
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
@@ -397,7 +431,10 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch {
 	case secret:
-		if x.literal {
+		// A literal webhook URL is common and mostly harmless (one that carries a
+		// token belongs in ${VAR}, as the docs say); an auth scheme before a
+		// reference ("Bearer ${TOKEN}") is not a secret either.
+		if x.literal && !strings.HasSuffix(path, ".url") && !authScheme(x.text) {
 			d.meta.literal = append(d.meta.literal, path)
 		}
 		v.SetString(s)

@@ -66,14 +66,35 @@
 // through such a directory is refused although the watcher would skip it
 // (add the name to watch.ignore); an overlapping config is never accepted.
 //
+// # Hooks and notifications
+//
+// folders[].on_upload is a mapping {command: [argv], timeout: 60s, env:
+// [NAME, ...]}; command [] (the default) means none. notify is a list of
+// targets, each a webhook {url, headers, events, timeout} or a command
+// {command, env, events, timeout}. A program is an absolute path ("~/"
+// expanded) or a bare name for PATH, never a relative path (the command
+// runs in the folder); a one-element argv holding spaces is refused as a
+// shell line. Names in env must be variable names and not those the agent
+// sets itself ([ReservedHookEnv]). Webhook URLs are http or https without
+// user info; header names are HTTP tokens other than those the client sets,
+// values have no line breaks; events are [NotifyEvents] (all by default).
+// Error messages quote a webhook URL's scheme and host at most, and never a
+// header value: the URL's path or query is often the credential.
+// [Config.Warnings] names a program not found in PATH, missing or not
+// executable (the agent's PATH may differ, so it is not an error), headers
+// sent over plain http, and header ${VAR}s that are not set.
+//
 // # Secrets
 //
 // [Secret] redacts itself in fmt, JSON, text, YAML and zerolog output. No
-// error or warning of this package contains a credential's value.
-// [Config.Warnings] flags a file that holds a credential and is
-// accessible by group or others.
+// error or warning of this package contains a credential's value. Notify
+// URLs and header values are Secrets too.
+// [Config.Warnings] flags a file that holds a credential (or a header value
+// other than "Bearer ${VAR}" and the like) and is accessible by group or
+// others.
 //
 // The package does no I/O beyond reading the config file, stat calls in
-// [Find], and reading the environment and home directory. It is safe for
+// [Find] and (for commands' programs) in Warnings, and reading the
+// environment and home directory. It is safe for
 // concurrent use once a Config is built; Validate modifies its receiver.
 package config

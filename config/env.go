@@ -10,6 +10,7 @@ import (
 type expansion struct {
 	value   string
 	literal bool     // the value has text of its own besides references (a literal secret)
+	text    string   // that text: the value without what references expanded to
 	unset   []string // variables referenced without a default that are not set
 }
 
@@ -20,19 +21,21 @@ type expansion struct {
 // quotes any part of s.
 func expand(s string, lookup func(string) (string, bool), secret bool) (expansion, error) {
 	var (
-		b   strings.Builder
-		out expansion
+		b, lit strings.Builder
+		out    expansion
 	)
 	for i := 0; i < len(s); {
 		rest := s[i:]
 		if strings.HasPrefix(rest, "$${") {
 			b.WriteString("${")
+			lit.WriteString("${")
 			out.literal = true
 			i += 3
 			continue
 		}
 		if !strings.HasPrefix(rest, "${") {
 			b.WriteByte(s[i])
+			lit.WriteByte(s[i])
 			out.literal = true
 			i++
 			continue
@@ -58,12 +61,25 @@ func expand(s string, lookup func(string) (string, bool), secret bool) (expansio
 		}
 		if hasDef && def != "" {
 			out.literal = true
+			lit.WriteString(def)
 		}
 		b.WriteString(v)
 		i += end + 1
 	}
 	out.value = b.String()
+	out.text = lit.String()
 	return out, nil
+}
+
+// authScheme reports whether text, the literal part of a secret, is only an
+// HTTP authentication scheme such as "Bearer " (from "Bearer ${TOKEN}"),
+// which is not itself a secret.
+func authScheme(text string) bool {
+	switch strings.ToLower(strings.TrimSpace(text)) {
+	case "bearer", "basic", "token", "bot", "digest", "apikey":
+		return true
+	}
+	return false
 }
 
 func validEnvName(s string) bool {

@@ -204,6 +204,21 @@ func TestLoadCapsProblems(t *testing.T) {
 	}
 }
 
+// Values in notify targets never show up in the errors: not a URL's path,
+// query or user, not a header value.
+func TestLoadHooksHideSecrets(t *testing.T) {
+	testEnv(t)
+	_, err := Load("testdata/bad/hooks.yaml")
+	if err == nil {
+		t.Fatal("Load(bad/hooks.yaml) = nil")
+	}
+	for _, secret := range []string{"s3cret", "X-Evil"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the errors quote %q:\n%v", secret, err)
+		}
+	}
+}
+
 // The example at the repository root loads cleanly, holds every key of the
 // schema, and shows the defaults.
 func TestExampleConfig(t *testing.T) {
@@ -212,6 +227,7 @@ func TestExampleConfig(t *testing.T) {
 	t.Setenv("MEDIASYNC_CONSUMER_SECRET", "s")
 	t.Setenv("MEDIASYNC_ACCESS_TOKEN", "t")
 	t.Setenv("MEDIASYNC_ACCESS_TOKEN_SECRET", "ts")
+	t.Setenv("NOTIFY_TOKEN", "nt")
 	const file = "../config.example.yaml"
 	cfg, err := Load(file)
 	if err != nil {
@@ -226,6 +242,15 @@ func TestExampleConfig(t *testing.T) {
 
 	want := Default()
 	want.Folders = []Folder{DefaultFolder("/srv/exports")}
+	// The notify examples: a webhook and a command, each with its defaults
+	// but the events, which show a choice.
+	webhook, command := DefaultNotify(), DefaultNotify()
+	webhook.URL = "https://alerts.example.com/mediasync"
+	webhook.Headers = map[string]Secret{"Authorization": "Bearer nt"}
+	webhook.Events = []string{"failed", "skipped", "auth_paused", "auth_resumed", "folder_refused", "hook_failed"}
+	command.Command = []string{"sh", "-c", `cat >> "$HOME/mediasync-events.jsonl"`}
+	command.Events = []string{"uploaded"}
+	want.Notify = []Notify{webhook, command}
 	if err := want.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -282,8 +307,14 @@ func normalize(c Config) Config {
 	fs := slices.Clone(c.Folders)
 	for i := range fs {
 		fs[i].Include, fs[i].Exclude, fs[i].AdditionalOwners = fix(fs[i].Include), fix(fs[i].Exclude), fix(fs[i].AdditionalOwners)
+		fs[i].OnUpload.Command, fs[i].OnUpload.Env = fix(fs[i].OnUpload.Command), fix(fs[i].OnUpload.Env)
 	}
 	c.Folders = fs
+	ns := slices.Clone(c.Notify)
+	for i := range ns {
+		ns[i].Command, ns[i].Env = fix(ns[i].Command), fix(ns[i].Env)
+	}
+	c.Notify = ns
 	return c
 }
 
@@ -319,6 +350,10 @@ func TestPermissionWarning(t *testing.T) {
 		{"reference only, world-readable", "credentials:\n  consumer_secret: ${MEDIASYNC_TEST_SECRET}\n", 0o644, false},
 		{"default in the file, world-readable", "credentials:\n  consumer_secret: ${MEDIASYNC_TEST_UNSET:-abc123}\n", 0o644, true},
 		{"empty, world-readable", "credentials:\n  consumer_secret: \"\"\n", 0o644, false},
+		{"webhook header literal, world-readable", "notify:\n  - url: https://h/x\n    headers: {X-Token: abc123}\n", 0o644, true},
+		{"webhook header scheme and reference, world-readable", "notify:\n  - url: https://h/x\n    headers: {Authorization: \"Bearer ${MEDIASYNC_TEST_SECRET}\"}\n", 0o644, false},
+		{"webhook header scheme and literal, world-readable", "notify:\n  - url: https://h/x\n    headers: {Authorization: Bearer abc123}\n", 0o644, true},
+		{"webhook url literal, world-readable", "notify:\n  - url: https://h/services/abc123\n", 0o644, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,7 @@ func (c *Config) validate() []*Problem {
 	c.validateUpload(k)
 	c.validateWatch(k)
 	c.validateFolders(k)
+	c.validateNotify(k)
 	oneOf(k, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(k, "log.format", c.Log.Format, "auto", "console", "json")
 	if l := c.Metrics.Listen; l != "" {
@@ -371,6 +372,7 @@ func (c *Config) validateFolders(k *checker) {
 			}
 			seen[id] = true
 		}
+		validateHook(k, fp("on_upload"), &f.OnUpload)
 		if f.RefreshBeforeExpiry < 0 || f.RefreshBeforeExpiry.D() >= MaxRefreshBeforeExpiry {
 			k.add(fp("refresh_before_expiry"), "%s is out of range; must be 0 (off) or less than 24h (media ids live 24h)", f.RefreshBeforeExpiry)
 		}

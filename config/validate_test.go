@@ -156,6 +156,50 @@ func TestValidateInCode(t *testing.T) {
 		{"nested under a built-in ignored name is refused (approximation)", func(c *Config) {
 			c.Folders = append(c.Folders, DefaultFolder("/srv/exports/@eaDir/in"))
 		}, []string{`folders[1].path: "/srv/exports/@eaDir/in" is inside folders[0]`}},
+
+		// on_upload and notify.
+		hookCase("on_upload with a program in PATH", func(h *Hook) { h.Command = []string{"post-on-upload.sh", "--flag"}; h.Env = []string{"X_BEARER_TOKEN"} }, nil),
+		hookCase("on_upload with a shell", func(h *Hook) { h.Command = []string{"sh", "-c", `curl -d @- "$URL"`} }, nil),
+		hookCase("on_upload with an empty argument", func(h *Hook) { h.Command = []string{"/usr/bin/printf", ""} }, nil),
+		hookCase("on_upload empty program", func(h *Hook) { h.Command = []string{""} }, []string{"folders[0].on_upload.command[0]: the program is empty"}),
+		hookCase("on_upload relative program", func(h *Hook) { h.Command = []string{"bin/post"} }, []string{`folders[0].on_upload.command[0]: "bin/post" is not an absolute path`}),
+		hookCase("on_upload shell line", func(h *Hook) { h.Command = []string{"curl -d @- http://x"} }, []string{"is one argument with spaces"}),
+		hookCase("on_upload NUL", func(h *Hook) { h.Command = []string{"/bin/post", "a\x00b"} }, []string{"folders[0].on_upload.command[1]: contains a NUL byte"}),
+		hookCase("on_upload zero timeout", func(h *Hook) { h.Command = []string{"true"}; h.Timeout = 0 }, []string{"folders[0].on_upload.timeout: must be longer than 0, e.g. 1m"}),
+		hookCase("on_upload timeout without command is fine", func(h *Hook) { h.Timeout = 0 }, nil),
+		hookCase("on_upload env without command", func(h *Hook) { h.Env = []string{"A"} }, []string{"folders[0].on_upload.env: is set but folders[0].on_upload.command is empty"}),
+		hookCase("on_upload reserved env", func(h *Hook) {
+			h.Command = []string{"true"}
+			h.Env = []string{"MEDIASYNC_MEDIA_ID", "MEDIASYNC_CONFIG"}
+		},
+			[]string{"folders[0].on_upload.env[0]: MEDIASYNC_MEDIA_ID is set by mediasync"}),
+		{"webhook", func(c *Config) { c.Notify = []Notify{webhook("https://hooks.example.com/x?token=pa55word")} }, nil},
+		{"command target", func(c *Config) {
+			n := DefaultNotify()
+			n.Command, n.Env, n.Events = []string{"notify-send"}, []string{"DISPLAY"}, []string{"failed"}
+			c.Notify = []Notify{n}
+		}, nil},
+		{"webhook ftp with a token", func(c *Config) { c.Notify = []Notify{webhook("ftp://h/pa55word")} }, []string{"notify[0].url: must start with https://"}},
+		{"webhook user", func(c *Config) { c.Notify = []Notify{webhook("https://me:pa55word@h/x")} }, []string{"notify[0].url: must not hold a user or password"}},
+		{"webhook no host", func(c *Config) { c.Notify = []Notify{webhook("https:///pa55word")} }, []string{"notify[0].url: has no host"}},
+		{"webhook unparsable", func(c *Config) { c.Notify = []Notify{webhook("https://h/%zz/pa55word")} }, []string{"notify[0].url: is not a valid URL"}},
+		{"webhook space", func(c *Config) { c.Notify = []Notify{webhook("https://h/x pa55word")} }, []string{"notify[0].url: https://h...: contains a space"}},
+		{"target with neither", func(c *Config) { c.Notify = []Notify{DefaultNotify()} }, []string{"notify[0].url: is empty; a target needs url (a webhook) or command"}},
+		{"header secrets are not quoted", func(c *Config) {
+			n := webhook("https://h/x")
+			n.Headers = map[string]Secret{"Authorization": "Bearer pa55word\r\nX: y", "Host": "pa55word", "X-A": "", "x-a": "pa55word"}
+			c.Notify = []Notify{n}
+		}, []string{"notify[0].headers.Authorization: the value has a line break", "notify[0].headers.Host: Host is set by mediasync", `notify[0].headers.x-a: is the same header as "X-A"`}},
+		{"events unknown and zero timeout", func(c *Config) {
+			n := webhook("https://h/x")
+			n.Events, n.Timeout = []string{"upload"}, 0
+			c.Notify = []Notify{n}
+		}, []string{`notify[0].events[0]: "upload" is not one of: uploaded, skipped`, "notify[0].timeout: must be longer than 0, e.g. 30s"}},
+		{"events nil means all", func(c *Config) {
+			n := webhook("https://h/x")
+			n.Events = nil
+			c.Notify = []Notify{n}
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +228,25 @@ func TestValidateInCode(t *testing.T) {
 	}
 }
 
+// hookCase is a TestValidateInCode case that changes folders[0].on_upload.
+func hookCase(name string, change func(h *Hook), want []string) struct {
+	name   string
+	change func(c *Config)
+	want   []string
+} {
+	return struct {
+		name   string
+		change func(c *Config)
+		want   []string
+	}{name, func(c *Config) { change(&c.Folders[0].OnUpload) }, want}
+}
+
+func webhook(url string) Notify {
+	n := DefaultNotify()
+	n.URL = Secret(url)
+	return n
+}
+
 func errString(err error) string {
 	if err == nil {
 		return ""
@@ -198,6 +261,7 @@ func TestValidateResolves(t *testing.T) {
 	f := DefaultFolder("~/Exports/")
 	f.AfterUpload = "move:.done/"
 	f.Manifest = ".state/m.json"
+	f.OnUpload.Command = []string{"~/bin/post.sh", "~/arg"}
 	c.Folders = []Folder{f, DefaultFolder("/srv/x")}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -211,6 +275,7 @@ func TestValidateResolves(t *testing.T) {
 		{"manifest", got.Manifest, "/home/editor/Exports/.state/m.json"},
 		{"default manifest", c.Folders[1].Manifest, "/srv/x/.mediasync/manifest.json"},
 		{"keep MoveDir", c.Folders[1].MoveDir(), ""},
+		{"on_upload program", strings.Join(got.OnUpload.Command, " "), "/home/editor/bin/post.sh ~/arg"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
@@ -273,6 +338,64 @@ metrics:
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Warnings() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A command whose program cannot be found or run is a warning (the agent's
+// PATH under a service manager may differ), with its line.
+func TestCommandWarnings(t *testing.T) {
+	testEnv(t)
+	dir := t.TempDir()
+	noexec := filepath.Join(dir, "noexec.sh")
+	okexec := filepath.Join(dir, "ok.sh")
+	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(okexec, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	body := `folders:
+  - path: /srv/a
+    on_upload: {command: [` + noexec + `]}
+  - path: /srv/b
+    on_upload: {command: [` + okexec + `]}
+  - path: /srv/c
+    on_upload: {command: [ok.sh]}
+  - path: /srv/d
+    on_upload: {command: [mediasync-no-such-program]}
+  - path: /srv/e
+    on_upload: {command: [` + dir + `]}
+notify:
+  - command: [` + filepath.Join(dir, "missing") + `]
+  - url: http://alerts.lan/x
+    headers: {Authorization: "Bearer ${MEDIASYNC_TEST_BEARER}"}
+  - url: http://127.0.0.1:9/x
+    headers: {Authorization: "Bearer ${MEDIASYNC_TEST_BEARER}"}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Warnings()
+	want := []string{
+		file + `:3: folders[0].on_upload.command: program "` + noexec + `" is not executable (chmod +x it)`,
+		file + `:9: folders[3].on_upload.command: program "mediasync-no-such-program" is not found in PATH`,
+		file + `:11: folders[4].on_upload.command: program "` + dir + `" is a directory`,
+		file + `:13: notify[0].command: program "` + filepath.Join(dir, "missing") + `" cannot be used: no such file or directory`,
+		file + `:14: notify[1].url: plain http to alerts.lan: the headers travel unencrypted`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Warnings() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d = %q, want %q...", i, got[i], want[i])
+		}
 	}
 }
 

@@ -17,7 +17,12 @@ import (
 //     checked on Windows);
 //   - a credential written in the file that api.auth does not use;
 //   - metrics.listen reachable from other machines;
-//   - api.base_url over plain http to a host other than loopback.
+//   - api.base_url over plain http to a host other than loopback;
+//   - an on_upload or notify command whose program is not found in PATH,
+//     does not exist or is not executable (the agent's PATH as a service
+//     may differ, so this is not an error);
+//   - a notify header that referenced an unset ${VAR}, and headers sent
+//     over plain http to a host other than loopback.
 //
 // Zero folders is not a warning here: the commands that need folders say so.
 // Call it on a config that passed [Load] or [Config.Validate].
@@ -51,6 +56,7 @@ func (c *Config) Warnings() []string {
 	if u, err := url.Parse(c.API.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		add("api.base_url", "plain http to %s: media and any bearer token travel unencrypted", u.Hostname())
 	}
+	c.notifyWarnings(add)
 	ws = c.meta.locate(ws)
 	out := make([]string, len(ws))
 	for i, w := range ws {

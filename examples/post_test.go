@@ -419,9 +419,11 @@ func TestShellcheck(t *testing.T) {
 		}
 		t.Skip("shellcheck not installed")
 	}
-	out, err := exec.CommandContext(t.Context(), sc, "--shell=bash", "--severity=style", script).CombinedOutput()
-	if err != nil {
-		t.Errorf("shellcheck %s: %v\n%s", script, err, out)
+	for _, script := range []string{script, hookScript} {
+		out, err := exec.CommandContext(t.Context(), sc, "--shell=bash", "--severity=style", script).CombinedOutput()
+		if err != nil {
+			t.Errorf("shellcheck %s: %v\n%s", script, err, out)
+		}
 	}
 }
 
@@ -429,16 +431,18 @@ func TestSyntax(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("bash not installed")
 	}
-	out, err := exec.CommandContext(t.Context(), "bash", "-n", script).CombinedOutput()
-	if err != nil {
-		t.Errorf("bash -n %s: %v\n%s", script, err, out)
-	}
-	fi, err := os.Stat(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode()&0o111 == 0 {
-		t.Errorf("%s is not executable (mode %v)", script, fi.Mode())
+	for _, script := range []string{script, hookScript} {
+		out, err := exec.CommandContext(t.Context(), "bash", "-n", script).CombinedOutput()
+		if err != nil {
+			t.Errorf("bash -n %s: %v\n%s", script, err, out)
+		}
+		fi, err := os.Stat(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable (mode %v)", script, fi.Mode())
+		}
 	}
 }
 

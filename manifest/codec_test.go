@@ -32,7 +32,20 @@ func sample() *Manifest {
 				Size: 182734, MTime: time.Date(2026, 11, 21, 9, 59, 55, 123456789, time.UTC),
 				SHA256:    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 				MediaType: "image/jpeg", MediaCategory: "tweet_image", AltText: "Harbour at dawn", Attempts: 1,
+				Hook:      &HookState{State: HookDone, Attempts: 1, DoneAt: t0.Add(3 * time.Second)},
 				UpdatedAt: t0.Add(2 * time.Second),
+			},
+			"shoot-01/IMG_0002.jpg": {
+				State: Uploaded, MediaIDString: "1912475018862166018", MediaKey: "3_1912475018862166018",
+				ExpiresAt: t0.Add(24 * time.Hour), UploadedAt: t0, API: "v2", Size: 1000, MediaType: "image/jpeg",
+				Hook: &HookState{State: HookPending, Attempts: 2, LastError: "exit status 7: curl: (7) Failed to connect",
+					NextAttemptAt: t0.Add(90 * time.Second)},
+				UpdatedAt: t0,
+			},
+			"shoot-01/IMG_0003.jpg": {
+				State: Uploaded, MediaIDString: "1912475018862166019", ExpiresAt: t0.Add(24 * time.Hour), UploadedAt: t0,
+				Hook:      &HookState{State: HookFailed, Attempts: 5, LastError: "timed out after 1m0s; process group killed"},
+				UpdatedAt: t0,
 			},
 			"clips/broken.mp4": {
 				State: Failed, Attempts: 1, UpdatedAt: t0,
@@ -184,6 +197,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"no version", `{"folder": "/x", "files": {}}`, ErrCorrupt, "version 0"},
 		{"newer version", `{"version": 2, "folder": "/x", "files": {}}`, ErrNewerVersion, "version 2"},
 		{"unknown state", `{"version": 1, "files": {"a.jpg": {"state": "done"}}}`, ErrCorrupt, `unknown state "done"`},
+		{"unknown hook state", `{"version": 1, "files": {"a.jpg": {"state": "uploaded", "hook": {"state": "running"}}}}`, ErrCorrupt, `unknown hook state "running"`},
+		{"hook wrong type", `{"version": 1, "files": {"a.jpg": {"state": "uploaded", "hook": "pending"}}}`, ErrCorrupt, "hook"},
 		{"escaping key", `{"version": 1, "files": {"../etc/passwd": {"state": "pending"}}}`, ErrCorrupt, "leaves the folder"},
 		{"absolute key", `{"version": 1, "files": {"/etc/passwd": {"state": "pending"}}}`, ErrCorrupt, "absolute"},
 		{"unclean key", `{"version": 1, "files": {"a//b.jpg": {"state": "pending"}}}`, ErrCorrupt, "not clean"},
@@ -282,6 +297,7 @@ func FuzzManifestDecode(f *testing.F) {
 	f.Add([]byte(`{"version": 1, "files": {"a": {"state": "pending"}}}`))
 	f.Add([]byte(`{"version": 1, "folder": "\u00e9", "files": {"a": {"state": "failed", "error": {"permanent": false, "message": "x"}}}}`))
 	f.Add([]byte(`{"version": 2}`))
+	f.Add([]byte(`{"version": 1, "files": {"a": {"state": "uploaded", "hook": {"state": "pending", "attempts": 1, "next_attempt_at": "2026-01-01T00:00:00+02:00"}}}}`))
 	f.Add([]byte(`{"version": 1, "files": {"a": {"state": "uploading", "resume": {"media_id": "1", "chunk_size": 4, "acked_segments": null, "expires_at": "2026-01-01T00:00:00+02:00"}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := decode(data)

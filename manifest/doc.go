@@ -60,6 +60,16 @@
 // once the next agent start has folded the journal in. Such programs should use mediasync get or
 // [Read] when they must see every commit.
 //
+// # Hook state
+//
+// An entry of a folder with an on_upload command carries [Entry.Hook] ([HookState]): pending, done
+// or failed, with the attempts, the last error, the time of the next attempt and when it was done.
+// The agent stores Hook{State: pending} in the same Put that records the entry as uploaded, runs
+// the command, and stores done (or pending with a later next_attempt_at, or failed after the last
+// attempt) with another Put. A crash between the two leaves pending in the file, so the command
+// runs again after a restart: at least once, never zero times. The store only keeps the state;
+// package hook runs the command and computes the transitions. Entries without a hook omit the key.
+//
 // # Keys and errors
 //
 // Entries are keyed by the file's path relative to the folder with '/' separators ([Rel],

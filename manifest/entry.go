@@ -60,6 +60,9 @@ type Entry struct {
 	// MovedTo is where after_upload: move put the file (absolute); the entry stays under the path
 	// the file had in the folder, and is not flagged deleted when the file leaves.
 	MovedTo string `json:"moved_to,omitempty"`
+	// Hook is the state of the folder's on_upload command for this upload; nil when the folder has
+	// none (or the entry is not uploaded). See [HookState].
+	Hook *HookState `json:"hook,omitempty"`
 	// UpdatedAt is when the entry was last stored; [Store.Put] sets it.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
@@ -71,6 +74,41 @@ type Error struct {
 	Code       int    `json:"code,omitempty"`
 	Name       string `json:"name,omitempty"`
 	Message    string `json:"message"`
+}
+
+// HookStatus is the state of an entry's on_upload command.
+type HookStatus string
+
+// The hook states. An entry recorded as uploaded in a folder with an on_upload command carries
+// Hook{State: HookPending} from the same durable Put, so that a crash before the command finished
+// runs it again on restart (at least once).
+const (
+	HookPending HookStatus = "pending" // not run yet, or to be run again at NextAttemptAt
+	HookDone    HookStatus = "done"    // ran and exited 0
+	HookFailed  HookStatus = "failed"  // gave up after Attempts; LastError says why
+)
+
+// Valid reports whether s is one of the hook states.
+func (s HookStatus) Valid() bool {
+	switch s {
+	case HookPending, HookDone, HookFailed:
+		return true
+	}
+	return false
+}
+
+// HookState is the record of an entry's on_upload command.
+type HookState struct {
+	State HookStatus `json:"state"`
+	// Attempts counts the runs that ended (exit status, timeout, failure to start); a run cut short
+	// by the agent stopping is not counted.
+	Attempts int `json:"attempts,omitempty"`
+	// LastError is why the last run failed ("exit status 2: curl: (7) Failed to connect").
+	LastError string `json:"last_error,omitempty"`
+	// NextAttemptAt is, for a pending hook that failed before, the earliest time of the next run.
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	// DoneAt is when the command exited 0.
+	DoneAt time.Time `json:"done_at,omitzero"`
 }
 
 // Resume is the persisted state of a chunked upload, enough to continue it after a restart while
@@ -97,6 +135,10 @@ func (e Entry) clone() Entry {
 		v := *e.Error
 		e.Error = &v
 	}
+	if e.Hook != nil {
+		v := *e.Hook
+		e.Hook = &v
+	}
 	if e.Resume != nil {
 		v := *e.Resume
 		if v.Acked != nil {
@@ -116,6 +158,10 @@ func (e Entry) utc() Entry {
 	e.MTime = e.MTime.UTC()
 	e.NextAttemptAt = e.NextAttemptAt.UTC()
 	e.UpdatedAt = e.UpdatedAt.UTC()
+	if e.Hook != nil {
+		e.Hook.NextAttemptAt = e.Hook.NextAttemptAt.UTC()
+		e.Hook.DoneAt = e.Hook.DoneAt.UTC()
+	}
 	if e.Resume != nil {
 		e.Resume.ExpiresAt = e.Resume.ExpiresAt.UTC()
 		if e.Resume.Acked == nil {
@@ -167,6 +213,9 @@ func validEntry(rel string, e Entry) error {
 	}
 	if !e.State.Valid() {
 		return fmt.Errorf("%w: entry %q: unknown state %q", ErrInvalid, rel, e.State)
+	}
+	if e.Hook != nil && !e.Hook.State.Valid() {
+		return fmt.Errorf("%w: entry %q: unknown hook state %q", ErrInvalid, rel, e.Hook.State)
 	}
 	return nil
 }

@@ -175,19 +175,23 @@ func TestPutStampsUpdatedAt(t *testing.T) {
 
 func TestGetReturnsCopies(t *testing.T) {
 	s, _ := newStore(t)
-	in := Entry{State: Uploading, Error: &Error{Message: "x"}, Resume: &Resume{MediaID: "1", Acked: []int{0, 1}}}
+	in := Entry{State: Uploading, Error: &Error{Message: "x"}, Resume: &Resume{MediaID: "1", Acked: []int{0, 1}},
+		Hook: &HookState{State: HookPending}}
 	if err := s.Put("a.mp4", in); err != nil {
 		t.Fatal(err)
 	}
 	in.Resume.Acked[0] = 99 // the caller's value is not the store's
+	in.Hook.State = HookFailed
 	g, _ := s.Get("a.mp4")
 	g.Resume.Acked[1] = 98
 	g.Error.Message = "changed"
+	g.Hook.Attempts = 7
 	snap := s.Snapshot()
 	snap["a.mp4"].Resume.Acked[0] = 97
+	snap["a.mp4"].Hook.LastError = "changed"
 	e, _ := s.Get("a.mp4")
-	if !reflect.DeepEqual(e.Resume.Acked, []int{0, 1}) || e.Error.Message != "x" {
-		t.Errorf("store entry changed through an alias: %+v %+v", e.Resume, e.Error)
+	if !reflect.DeepEqual(e.Resume.Acked, []int{0, 1}) || e.Error.Message != "x" || *e.Hook != (HookState{State: HookPending}) {
+		t.Errorf("store entry changed through an alias: %+v %+v %+v", e.Resume, e.Error, e.Hook)
 	}
 }
 

@@ -27,6 +27,8 @@ var allowed = map[string][]string{
 	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest"},
 	"contrib":  {},
 	"examples": {},
+	"hook":     {"manifest"},
+	"notify":   {"hook"},
 }
 
 // forbidden lists modules a package's non-test code must not import although its layer would allow
