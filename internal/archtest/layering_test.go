@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"config":   {},
 	"emulator": {},
 	"alttext":  {},
+	"fit":      {},
 	"internal": {},
 	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
 	"metrics":  {"agent"},
