@@ -51,7 +51,12 @@ type capped struct {
 	limit int64
 }
 
+// reset empties c for a new encoding of at most limit kept bytes, with
+// room for them all so that appending never copies.
 func (c *capped) reset(limit int64) {
+	if int64(cap(c.buf)) < limit {
+		c.buf = make([]byte, 0, limit)
+	}
 	c.buf, c.n, c.limit = c.buf[:0], 0, limit
 }
 

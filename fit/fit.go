@@ -10,6 +10,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -178,11 +179,11 @@ func Fit(ctx context.Context, src io.ReaderAt, size int64, mediaType string, dst
 		return Result{}, fmt.Errorf("%w: its %s header says %d×%d pixels but its image is %d×%d", ErrUndecodable, f.name, cfg.Width, cfg.Height, sw, sh)
 	}
 
-	// Frame one is img. resize makes the scaled frame from it, in
-	// horizontal then vertical passes, and lets img go before the second;
-	// orient makes the turned frame and lets the scaled one go.
+	// Frame one is img. resize scales it horizontally into frame two, lets
+	// it go (img is not used again) and scales frame two vertically into
+	// frame three; orient turns that into a fourth and lets it go.
 	dw, dh := fitEdge(sw, sh, opts.MaxEdge)
-	frame, err := resize(ctx, img, dw, dh) // img is not used again: garbage once resize lets it go
+	frame, err := resize(ctx, img, dw, dh)
 	if err != nil {
 		return Result{}, err
 	}
@@ -266,9 +267,10 @@ func smallerEdge(long int, smallest, budget int64) int {
 	return min(next, long*9/10)
 }
 
-// megapixels says n pixels in megapixels, as cameras are sold.
+// megapixels says n pixels in megapixels, as cameras are sold: "45.7
+// megapixels", "200 megapixels".
 func megapixels(n int64) string {
-	return fmt.Sprintf("%.1f megapixels", float64(n)/1e6)
+	return strconv.FormatFloat(math.Round(float64(n)/1e5)/10, 'f', -1, 64) + " megapixels"
 }
 
 // format is one image file format Fit reads.

@@ -57,8 +57,8 @@ func abs(n int) int {
 }
 
 func TestFitOverLimitJPEG(t *testing.T) {
-	src := encodeJPEG(t, noisy(1200, 900, 1), 95)
-	opts := fit.Options{MaxEdge: 800, MaxBytes: 120_000}
+	src := encodeJPEG(t, noisy(600, 450, 1), 95)
+	opts := fit.Options{MaxEdge: 400, MaxBytes: 60_000}
 	if int64(len(src)) <= opts.MaxBytes {
 		t.Fatalf("test photo is %d bytes, not over %d", len(src), opts.MaxBytes)
 	}
@@ -66,19 +66,20 @@ func TestFitOverLimitJPEG(t *testing.T) {
 	if res.Bytes > opts.MaxBytes {
 		t.Errorf("derivative is %d bytes, over %d", res.Bytes, opts.MaxBytes)
 	}
-	if res.Width != 800 || res.Height != 600 {
-		t.Errorf("derivative is %d×%d, want 800×600 (long edge capped, aspect kept)", res.Width, res.Height)
+	if res.Width != 400 || res.Height != 300 {
+		t.Errorf("derivative is %d×%d, want 400×300 (long edge capped, aspect kept)", res.Width, res.Height)
 	}
-	if res.SourceWidth != 1200 || res.SourceHeight != 900 {
-		t.Errorf("source is %d×%d, want 1200×900", res.SourceWidth, res.SourceHeight)
+	if res.SourceWidth != 600 || res.SourceHeight != 450 {
+		t.Errorf("source is %d×%d, want 600×450", res.SourceWidth, res.SourceHeight)
 	}
 	if res.Quality < fit.DefaultMinQuality || res.Quality >= 100 {
 		t.Errorf("quality %d: want the search to settle between %d and 99 for this budget", res.Quality, fit.DefaultMinQuality)
 	}
 	// A looser budget gives a higher quality at the same size.
-	loose, _, _ := run(t, src, "image/jpeg", fit.Options{MaxEdge: 800, MaxBytes: 2 * opts.MaxBytes})
-	if loose.Quality <= res.Quality || loose.Width != 800 {
-		t.Errorf("with twice the budget: quality %d at %d px; want above %d at 800", loose.Quality, loose.Width, res.Quality)
+	loose, _, _ := run(t, src, "image/jpeg", fit.Options{MaxEdge: 400, MaxBytes: 2 * opts.MaxBytes})
+	t.Logf("quality %d at %d bytes, %d at %d", res.Quality, opts.MaxBytes, loose.Quality, 2*opts.MaxBytes)
+	if loose.Quality <= res.Quality || loose.Width != 400 {
+		t.Errorf("with twice the budget: quality %d at %d px; want above %d at 400", loose.Quality, loose.Width, res.Quality)
 	}
 }
 
@@ -114,14 +115,15 @@ func TestFitDeterministic(t *testing.T) {
 		name string
 		opts fit.Options
 	}{
-		{"search", fit.Options{MaxEdge: 500, MaxBytes: 60_000}},
+		{"search", fit.Options{MaxEdge: 240, MaxBytes: 30_000}},
 		{"reduce", fit.Options{MaxBytes: 9_000}},
-		{"keep metadata", fit.Options{MaxEdge: 500, MaxBytes: 60_000, KeepMetadata: true}},
+		{"keep metadata", fit.Options{MaxEdge: 240, MaxBytes: 30_000, KeepMetadata: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := cameraJPEG(t, noisy(700, 500, 3), 6, icc)
+			src := cameraJPEG(t, noisy(360, 260, 3), 6, icc)
 			r1, o1, _ := run(t, src, "image/jpeg", tc.opts)
 			r2, o2, _ := run(t, bytes.Clone(src), "image/jpeg", tc.opts)
+			t.Logf("%d×%d, quality %d", r1.Width, r1.Height, r1.Quality)
 			if !bytes.Equal(o1, o2) || r1 != r2 {
 				t.Errorf("two runs differ: %+v vs %+v", r1, r2)
 			}
@@ -307,6 +309,13 @@ func TestFitPNGWithICCAndTransparency(t *testing.T) {
 	}
 }
 
+func TestFitPNGOrientationFromEXIF(t *testing.T) {
+	exif := alttexttest.PNGChunk("eXIf", cameraEXIF(binary.LittleEndian, 3, 80, 60))
+	src := alttexttest.InsertPNG(encodePNG(t, quadrants(80, 60, 0)), exif)
+	res, _, img := run(t, src, "image/png", fit.Options{})
+	checkOriented(t, img, res, orientations[2].corners, false, 80, 60)
+}
+
 func TestFitTIFF(t *testing.T) {
 	icc := iccProfile("RGB ", 2000)
 	src := rgbTIFF(quadrants(160, 100, 8), 8, icc)
@@ -374,7 +383,7 @@ func TestFitRefusesBombBeforeDecoding(t *testing.T) {
 	bomb := append([]byte("\x89PNG\r\n\x1a\n"), alttexttest.PNGChunk("IHDR", ihdr)...)
 	bomb = append(bomb, alttexttest.PNGChunk("IDAT", []byte{0x78, 0x9c})...)
 	_, err := fit.Fit(t.Context(), bytes.NewReader(bomb), int64(len(bomb)), "image/png", io.Discard, fit.Options{})
-	if !errors.Is(err, fit.ErrCannotFit) || !strings.Contains(err.Error(), "400.0 megapixels") {
+	if !errors.Is(err, fit.ErrCannotFit) || !strings.Contains(err.Error(), "400 megapixels") {
 		t.Errorf("Fit(400 MP header) = %v, want ErrCannotFit naming 400 megapixels", err)
 	}
 

@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"internal": {},
 	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
 	"metrics":  {"agent"},
-	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest"},
+	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest", "fit"},
 	"contrib":  {},
 	"examples": {},
 }
