@@ -46,10 +46,14 @@
 // million) is refused before it is decoded. At most two frames are in
 // memory at once: the decoded source and the horizontally scaled frame, then
 // that and the scaled one, then the scaled one and its turned copy. The
-// scaler works in bands of 64 rows or columns, and a large source is
-// collected as soon as it is dropped. A 45-megapixel JPEG peaks at about
-// 165 MiB (3.7 bytes per source pixel), 102 megapixels at 300 MiB; it
-// takes about 5.5 s of one CPU core (bench/fit.sh).
+// scaler works in bands of 64 rows or columns. For a photo of 4 megapixels
+// or more Fit runs the garbage collector twice (runtime.GC): before decoding,
+// so that the frames of a previous fit do not add to this one's peak, and
+// once the source is dropped; the frames hold no pointers, so each
+// collection is quick. A 45-megapixel JPEG peaks at about 165 MiB (3.7
+// bytes per source pixel), 102 megapixels at 300 MiB; it takes 5.5 to 7 s
+// of one CPU core (bench/fit.sh). That is per fit: a caller fitting several
+// photos at once needs it for each, so the agent fits one at a time.
 //
 // Untrusted input: metadata walks are bounded (segment and chunk counts, a
 // profile by the 255 × 65,519 bytes JPEG can carry, EXIF by one segment) and

@@ -10,6 +10,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -169,6 +170,12 @@ func Fit(ctx context.Context, src io.ReaderAt, size int64, mediaType string, dst
 	md, err := in.metadata(f)
 	if err != nil {
 		return Result{}, err
+	}
+	if cfg.Width*cfg.Height >= bigFrame {
+		// Fits run back to back: without this, the frames of the last one,
+		// not yet collected, add to this one's peak (at 45 MP, 244 MiB
+		// instead of 163).
+		runtime.GC()
 	}
 	img, err := in.decode(f)
 	if err != nil {
