@@ -261,12 +261,14 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
+// keysOf returns the keys of a section, for hints and the schema; deprecated keys (a
+// `deprecated:"..."` tag) are still read but not offered.
 func keysOf(t reflect.Type) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if f.IsExported() && tag != "" && tag != "-" {
+		if _, old := f.Tag.Lookup("deprecated"); f.IsExported() && tag != "" && tag != "-" && !old {
 			out = append(out, tag)
 		}
 	}
@@ -287,7 +289,7 @@ var sections = func() map[string][]string {
 	add("watch", reflect.TypeFor[Watch]())
 	add("folders[]", folderType)
 	add("log", reflect.TypeFor[Log]())
-	add("metrics", reflect.TypeFor[Metrics]())
+	add("http", reflect.TypeFor[HTTP]())
 	add("the top level", reflect.TypeFor[Config]())
 	return out
 }()

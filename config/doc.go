@@ -41,7 +41,8 @@
 // before the value is parsed, so "workers: ${WORKERS:-2}" works. After
 // expansion, every empty credential is filled from MEDIASYNC_CONSUMER_KEY,
 // MEDIASYNC_CONSUMER_SECRET, MEDIASYNC_ACCESS_TOKEN,
-// MEDIASYNC_ACCESS_TOKEN_SECRET or MEDIASYNC_BEARER_TOKEN.
+// MEDIASYNC_ACCESS_TOKEN_SECRET or MEDIASYNC_BEARER_TOKEN, and an empty
+// http.token from MEDIASYNC_HTTP_TOKEN.
 // [Credentials.Missing] names what is still missing, including unset
 // variables the file referenced.
 //
@@ -60,6 +61,14 @@
 // #recycle, "*.tmp", ...) are not replicated, so a folder reached only
 // through such a directory is refused although the watcher would skip it
 // (add the name to watch.ignore); an overlapping config is never accepted.
+//
+// # Renamed keys
+//
+// metrics.listen is now http.listen (the listener serves the status page and
+// its API as well as /metrics and /healthz). The old key is still read: Load
+// moves it to [HTTP].Listen, [Config.Warnings] says it is deprecated, and a
+// config that sets both to different addresses is refused. Deprecated keys
+// are not offered in "did you mean" hints.
 //
 // # Secrets
 //

@@ -21,8 +21,10 @@ var allowed = map[string][]string{
 	"emulator": {},
 	"alttext":  {},
 	"internal": {},
-	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
+	"cmd":      {"agent", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics", "web"},
 	"metrics":  {"agent"},
+	// web defines the Backend it needs; cmd adapts the agent to it, so web never imports agent.
+	"web":      {"manifest"},
 	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest"},
 	"contrib":  {},
 	"examples": {},
