@@ -127,6 +127,15 @@ func TestTokenRequired(t *testing.T) {
 	}
 }
 
+// TestTokenParameterWithoutToken: /?token= on a listener without a token only leaves the URL.
+func TestTokenParameterWithoutToken(t *testing.T) {
+	srv := newServer(t, sampleFake(), Options{Loopback: true})
+	resp, _ := get(t, browserClient(t), srv.URL+"/?offset=5&token=whatever-0123456789")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?offset=5" || len(resp.Cookies()) != 0 {
+		t.Errorf("/?token= without a token configured = %s to %q, cookies %v", resp.Status, resp.Header.Get("Location"), resp.Cookies())
+	}
+}
+
 // TestZeroOptionsRefuse: Options{} (no token, loopback not declared) answers nothing.
 func TestZeroOptionsRefuse(t *testing.T) {
 	srv := newServer(t, sampleFake(), Options{})

@@ -27,6 +27,7 @@ var (
 		},
 		"secs": func(s float64) string { return humanDuration(time.Duration(s * float64(time.Second))) },
 		"ago":  func(t, now time.Time) string { return humanDuration(now.Sub(t)) + " ago" },
+		"for":  func(t, now time.Time) string { return humanDuration(now.Sub(t)) },
 		"in": func(t, now time.Time) string {
 			if !t.After(now) {
 				return "now"
@@ -135,6 +136,11 @@ type view struct {
 
 func (p *page) index(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if q.Has("token") && p.opts.Token == "" {
+		q.Del("token") // nothing to log in to: just keep it out of the address bar
+		http.Redirect(w, r, pageURL(q), http.StatusSeeOther)
+		return
+	}
 	if q.Has("token") {
 		c, ok := p.g.login(r, q.Get("token"))
 		if !ok {

@@ -30,7 +30,7 @@ func TestPageShowsStatus(t *testing.T) {
 	doc := parse(t, page)
 	for id, want := range map[string][]string{
 		"summary":    {"3 queued", "2026-03-01 12:00:00"},
-		"paused":     {"Uploads are paused", "credits_depleted", "since 5m00s ago", "no API credits left", "What to do: buy credits", "Next try in 10m00s"},
+		"paused":     {"Uploads are paused", "credits_depleted", "for 5m00s", "no API credits left", "What to do: buy credits", "Next try in 10m00s"},
 		"f0-head":    {"/srv/exports", "1 uploaded", "1 expired", "1 pending", "1 failed", "1 skipped"},
 		"f0-active":  {"video.mp4", "uploading", "42%", "42.0 MB of 100.0 MB", "10 of 24", "3.1 MB/s", "19s"},
 		"f0-failed":  {"Failed (1)", "broken.jpg", "media processing failed: InvalidMedia", "check the file and press Retry", "not by itself"},

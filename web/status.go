@@ -21,8 +21,10 @@ const Version = 1
 // folder). Error messages are shown to whoever asked, on the page or the command line: they must
 // hold no credential.
 type Backend interface {
-	// Status returns what the agent is doing. It must be cheap with 100,000 manifest entries: it
-	// returns counts, and at most q.Limit entries of each list ([Summarize] does the manifest part).
+	// Status returns what the agent is doing: only the folder q.Folder when set ([ErrNotFound] if
+	// none has that path), counts, and at most q.Limit entries of each list from q.Offset. The page
+	// polls it every few seconds, so it must be cheap with 100,000 manifest entries: an [Index]
+	// per folder gives the manifest part in O(limit + log n).
 	Status(ctx context.Context, q Query) (Status, error)
 	// Retry schedules the failed file rel of folder for an upload now and returns at once.
 	Retry(ctx context.Context, folder, rel string) error

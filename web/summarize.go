@@ -15,10 +15,11 @@ type Advice func(rel string, e manifest.Entry) (reason, fix string)
 
 // Summarize returns the manifest part of a folder's [Folder] status in one pass over its entries:
 // the counts per state (uploaded entries whose media id expired by now apart), the q.Limit most
-// recent uploads, and the page of failed and skipped files that q asks for, by path. Its time is
-// linear in the entries and its memory bounded by q.Offset+q.Limit, so a Status over 100,000
-// entries stays cheap. The caller adds what the manifest does not know: Refused, Queue, Active and
-// Hooks.
+// recent uploads, and the page of failed and skipped files that q asks for, by path. Its memory is
+// bounded by q.Offset+q.Limit, but its time is a pass over every entry (30 to 80 ms for 100,000
+// on a busy two-core machine): right for a one-shot status from a manifest file; a running agent
+// answering a polling page keeps an [Index] instead. The caller adds what the manifest does not
+// know: Refused, Queue, Active and Hooks.
 func Summarize(path string, entries iter.Seq2[string, manifest.Entry], now time.Time, q Query, advise Advice) Folder {
 	limit := q.limit()
 	offset := max(q.Offset, 0)

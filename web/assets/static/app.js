@@ -77,6 +77,7 @@
     }
     fetch(location.href, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'text/html' } })
       .then(function (r) {
+        if (r.status === 401) throw new Error('not authorised: open the page again with /?token=TOKEN');
         if (!r.ok) throw new Error('the agent answered ' + r.status);
         return r.text();
       })
