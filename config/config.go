@@ -17,7 +17,10 @@ type Config struct {
 	Watch       Watch       `yaml:"watch" json:"watch"`
 	Folders     []Folder    `yaml:"folders" json:"folders"`
 	Log         Log         `yaml:"log" json:"log"`
-	Metrics     Metrics     `yaml:"metrics" json:"metrics"`
+	HTTP        HTTP        `yaml:"http" json:"http"`
+	// Metrics is the old name of the http section. Deprecated: its listen is still read, with a
+	// warning, and Load and Validate move it to HTTP.Listen; read HTTP.
+	Metrics Metrics `yaml:"metrics" json:"-" deprecated:"http"`
 	// Notify lists where events (uploaded, failed, ...) are sent; none by default.
 	Notify []Notify `yaml:"notify" json:"notify"`
 	// Source is the file the config was loaded from ("" = defaults only).
@@ -140,10 +143,28 @@ type Log struct {
 	Format string `yaml:"format" json:"format"` // "auto" | "console" | "json"
 }
 
-// Metrics configures the optional Prometheus endpoint.
-type Metrics struct {
+// HTTP configures the agent's optional HTTP listener (run only): the status page (/), its JSON
+// API (/api/), Prometheus /metrics and /healthz.
+type HTTP struct {
 	Listen string `yaml:"listen" json:"listen"` // host:port, "" = off
+	// Token, when set, is required by the page and the API: a browser logs in once with
+	// /?token=TOKEN, a script sends "Authorization: Bearer TOKEN". run refuses to listen on an
+	// address reachable from other machines without one. Empty = MEDIASYNC_HTTP_TOKEN.
+	Token Secret `yaml:"token" json:"token"`
 }
+
+// Metrics is the section that held the listen address before it served more than metrics.
+// Deprecated: use [HTTP].
+type Metrics struct {
+	Listen string `yaml:"listen" json:"listen"` // the old http.listen
+}
+
+// MinHTTPToken is the shortest http.token accepted: the token is all that stands between the
+// network and the retry buttons.
+const MinHTTPToken = 16
+
+// HTTPTokenEnv is the environment variable an empty http.token is taken from.
+const HTTPTokenEnv = "MEDIASYNC_HTTP_TOKEN"
 
 // Allowed values of the enumerated keys.
 const (

@@ -268,12 +268,14 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
+// keysOf returns the keys of a section, for hints and the schema; deprecated keys (a
+// `deprecated:"..."` tag) are still read but not offered.
 func keysOf(t reflect.Type) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if f.IsExported() && tag != "" && tag != "-" {
+		if _, old := f.Tag.Lookup("deprecated"); f.IsExported() && tag != "" && tag != "-" && !old {
 			out = append(out, tag)
 		}
 	}
@@ -295,6 +297,7 @@ var sections = func() map[string][]string {
 	add("folders[]", folderType)
 	add("log", reflect.TypeFor[Log]())
 	add("metrics", reflect.TypeFor[Metrics]())
+	add("http", reflect.TypeFor[HTTP]())
 	add("folders[].on_upload", reflect.TypeFor[Hook]())
 	add("notify[]", notifyType)
 	add("the top level", reflect.TypeFor[Config]())

@@ -42,7 +42,8 @@
 // expansion, every empty credential is filled from MEDIASYNC_CONSUMER_KEY,
 // MEDIASYNC_CONSUMER_SECRET, MEDIASYNC_ACCESS_TOKEN,
 // MEDIASYNC_ACCESS_TOKEN_SECRET, MEDIASYNC_BEARER_TOKEN, MEDIASYNC_CLIENT_ID
-// or MEDIASYNC_CLIENT_SECRET. With api.auth oauth2 a bearer_token, when set,
+// or MEDIASYNC_CLIENT_SECRET, and an empty http.token from MEDIASYNC_HTTP_TOKEN.
+// With api.auth oauth2 a bearer_token, when set,
 // wins; otherwise client_id names the OAuth 2.0 client whose grant
 // `mediasync auth login` stores in credentials.token_file (resolved by
 // Validate: "" = <user config dir>/mediasync/token.json, relative = beside
@@ -83,6 +84,14 @@
 // [Config.Warnings] names a program not found in PATH, missing or not
 // executable (the agent's PATH may differ, so it is not an error), headers
 // sent over plain http, and header ${VAR}s that are not set.
+//
+// # Renamed keys
+//
+// metrics.listen is now http.listen (the listener serves the status page and
+// its API as well as /metrics and /healthz). The old key is still read: Load
+// moves it to [HTTP].Listen, [Config.Warnings] says it is deprecated, and a
+// config that sets both to different addresses is refused. Deprecated keys
+// are not offered in "did you mean" hints.
 //
 // # Secrets
 //

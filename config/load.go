@@ -57,6 +57,15 @@ func (c *Credentials) fillFromEnv(lookup func(string) (string, bool)) {
 	}
 }
 
+// fillFromEnv sets an empty token from MEDIASYNC_HTTP_TOKEN.
+func (h *HTTP) fillFromEnv(lookup func(string) (string, bool)) {
+	if h.Token == "" {
+		if v, ok := lookup(HTTPTokenEnv); ok {
+			h.Token = Secret(v)
+		}
+	}
+}
+
 // Load reads the config file at path and returns it with every default
 // filled in, ${VAR} references expanded, empty credentials taken from the
 // MEDIASYNC_* variables, derived defaults resolved (base_url from
@@ -78,6 +87,7 @@ func Load(path string) (*Config, error) {
 	cfg := Default()
 	if path == "" {
 		cfg.Credentials.fillFromEnv(os.LookupEnv)
+		cfg.HTTP.fillFromEnv(os.LookupEnv)
 		if err := cfg.Validate(); err != nil {
 			return nil, err
 		}
@@ -94,6 +104,7 @@ func Load(path string) (*Config, error) {
 	cfg.Source = path
 	cfg.meta = m
 	cfg.Credentials.fillFromEnv(os.LookupEnv)
+	cfg.HTTP.fillFromEnv(os.LookupEnv)
 	var unset [numCreds][]string
 	for i, k := range credKeys {
 		unset[i] = m.unset["credentials."+k.key]
@@ -252,6 +263,16 @@ func (m *meta) locate(probs []*Problem) []*Problem {
 		return a.Line - b.Line
 	})
 	return probs
+}
+
+// lineOf returns the line of exactly this key path, and whether the file has it (m may be nil: a
+// config built in code).
+func (m *meta) lineOf(path string) (int, bool) {
+	if m == nil {
+		return 0, false
+	}
+	l, ok := m.lines[path]
+	return l, ok
 }
 
 func (m *meta) line(path string) int {

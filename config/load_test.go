@@ -28,6 +28,8 @@ func testEnv(t *testing.T) {
 		t.Setenv(k.env, "")
 	}
 	t.Setenv("MEDIASYNC_CONFIG", "")
+	t.Setenv(HTTPTokenEnv, "")
+	t.Setenv("MEDIASYNC_TEST_HTTP_TOKEN", "http-token-0123456789")
 	t.Setenv("MEDIASYNC_TEST_CK", "ck-value")
 	t.Setenv("MEDIASYNC_TEST_CS", "cs-value")
 	t.Setenv("MEDIASYNC_TEST_AT", "at-value")

@@ -57,12 +57,45 @@ func (c *Config) validate() []*Problem {
 	c.validateNotify(k)
 	oneOf(k, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(k, "log.format", c.Log.Format, "auto", "console", "json")
-	if l := c.Metrics.Listen; l != "" {
-		if err := checkListen(l); err != nil {
-			k.add("metrics.listen", "%q %s", l, err.Error())
+	c.validateHTTP(k)
+	return k.probs
+}
+
+// validateHTTP moves the deprecated metrics.listen to http.listen and checks the listener.
+func (c *Config) validateHTTP(k *checker) {
+	h := &c.HTTP
+	if old := c.Metrics.Listen; old != "" {
+		switch {
+		case h.Listen == "":
+			h.Listen = old
+		case h.Listen != old:
+			k.add("metrics.listen", "is the old name of http.listen, which is set too (to %q); keep only http.listen", h.Listen)
 		}
 	}
-	return k.probs
+	if l := h.Listen; l != "" {
+		if err := checkListen(l); err != nil {
+			k.add(c.listenKey(), "%q %s", l, err.Error())
+		}
+	}
+	if v := h.Token.Reveal(); v != "" {
+		switch {
+		case v != strings.TrimSpace(v) || strings.ContainsFunc(v, unicode.IsControl):
+			k.add("http.token", "has surrounding whitespace or a control character (a copy-paste slip?); check the value or %s", HTTPTokenEnv)
+		case len(v) < MinHTTPToken:
+			k.add("http.token", "is %d characters; use at least %d (a random one: openssl rand -hex 32)", len(v), MinHTTPToken)
+		}
+	}
+}
+
+// listenKey is the key the listen address came from: http.listen, or the deprecated
+// metrics.listen when only that one is in the file.
+func (c *Config) listenKey() string {
+	if c.Metrics.Listen != "" && c.Metrics.Listen == c.HTTP.Listen {
+		if _, inFile := c.meta.lineOf("http.listen"); !inFile {
+			return "metrics.listen"
+		}
+	}
+	return "http.listen"
 }
 
 func (c *Config) validateAPI(k *checker) {

@@ -44,8 +44,15 @@ func TestValidateInCode(t *testing.T) {
 			[]string{"api.base_url: must not hold a user or password"}},
 		{"base_url bad port", func(c *Config) { c.API.BaseURL = "http://127.0.0.1:99999" }, []string{"has an invalid port"}},
 		{"base_url no host", func(c *Config) { c.API.BaseURL = "https:///2/media" }, []string{"has no host"}},
+		{"http listen bad", func(c *Config) { c.HTTP.Listen = "127.0.0.1" }, []string{"http.listen: \"127.0.0.1\" is not host:port"}},
+		{"http listen ipv6", func(c *Config) { c.HTTP.Listen = "[::1]:9464" }, nil},
 		{"metrics listen bad", func(c *Config) { c.Metrics.Listen = "127.0.0.1" }, []string{"metrics.listen: \"127.0.0.1\" is not host:port"}},
-		{"metrics listen ipv6", func(c *Config) { c.Metrics.Listen = "[::1]:9464" }, nil},
+		{"metrics listen moves to http", func(c *Config) { c.Metrics.Listen = "[::1]:9464" }, nil},
+		{"metrics and http listen differ", func(c *Config) { c.Metrics.Listen, c.HTTP.Listen = "[::1]:9464", "127.0.0.1:9464" },
+			[]string{`metrics.listen: is the old name of http.listen, which is set too (to "127.0.0.1:9464"); keep only http.listen`}},
+		{"http token short", func(c *Config) { c.HTTP.Token = "short" }, []string{"http.token: is 5 characters; use at least 16"}},
+		{"http token space", func(c *Config) { c.HTTP.Token = "0123456789abcdef\n" }, []string{"http.token: has surrounding whitespace or a control character"}},
+		{"http token ok", func(c *Config) { c.HTTP.Token = "0123456789abcdef" }, nil},
 		{"refresh just under 24h", func(c *Config) { c.Folders[0].RefreshBeforeExpiry = Duration(24*time.Hour - time.Second) }, nil},
 		{"refresh negative", func(c *Config) { c.Folders[0].RefreshBeforeExpiry = -1 }, []string{"folders[0].refresh_before_expiry"}},
 		{"101 owners", func(c *Config) {
@@ -320,7 +327,7 @@ func TestWarnings(t *testing.T) {
 credentials:
   consumer_key: ${MEDIASYNC_TEST_CK}
   bearer_token: ${MEDIASYNC_TEST_BEARER}
-metrics:
+http:
   listen: 0.0.0.0:9464
 `
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
@@ -334,7 +341,7 @@ metrics:
 	want := []string{
 		file + ":2: api.base_url: plain http to emulator.lan: media and any bearer token travel unencrypted",
 		file + ":5: credentials.consumer_key: is set but api.auth is oauth2, which does not use it",
-		file + ":8: metrics.listen: \"0.0.0.0:9464\" serves /metrics and /healthz beyond this machine; use 127.0.0.1:PORT to keep them local",
+		file + ":8: http.listen: \"0.0.0.0:9464\" is reachable from other machines and http.token is not set: run refuses to start; set http.token (${MEDIASYNC_HTTP_TOKEN}), or use 127.0.0.1:PORT and an SSH tunnel",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Warnings() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -470,5 +477,71 @@ func TestLimitsAgreeWithUploader(t *testing.T) {
 	}
 	if want := append([]string{"auto"}, uploader.Categories()...); !slices.Equal(MediaCategories, want) {
 		t.Errorf("MediaCategories = %v, want auto and the uploader's %v", MediaCategories, want)
+	}
+}
+
+// TestHTTPSection: http.listen and http.token, and the deprecated metrics.listen, read from a file.
+func TestHTTPSection(t *testing.T) {
+	testEnv(t)
+	for _, tc := range []struct {
+		name, body string
+		env        string // MEDIASYNC_HTTP_TOKEN
+		listen     string
+		token      string
+		problem    string
+		warnings   []string
+	}{
+		{name: "new key", body: "http:\n  listen: 127.0.0.1:9464\n", listen: "127.0.0.1:9464"},
+		{name: "old key still read", body: "metrics:\n  listen: 127.0.0.1:9464\n", listen: "127.0.0.1:9464",
+			warnings: []string{":2: metrics.listen: is deprecated: write it as http.listen"}},
+		{name: "both keys, same address", body: "metrics:\n  listen: 127.0.0.1:9464\nhttp:\n  listen: 127.0.0.1:9464\n", listen: "127.0.0.1:9464",
+			warnings: []string{":2: metrics.listen: is deprecated"}},
+		{name: "both keys, different addresses", body: "metrics:\n  listen: 127.0.0.1:9464\nhttp:\n  listen: 127.0.0.1:9465\n",
+			problem: `:2: metrics.listen: is the old name of http.listen, which is set too (to "127.0.0.1:9465")`},
+		{name: "old key, bad value, named by the old key", body: "metrics:\n  listen: 127.0.0.1\n", problem: `:2: metrics.listen: "127.0.0.1" is not host:port`},
+		{name: "token from a variable", body: "http:\n  listen: 0.0.0.0:9464\n  token: ${MEDIASYNC_TEST_HTTP_TOKEN}\n",
+			listen: "0.0.0.0:9464", token: "http-token-0123456789",
+			warnings: []string{`:2: http.listen: "0.0.0.0:9464" serves the status page beyond this machine: http.token and the session cookie travel in clear`}},
+		{name: "token from MEDIASYNC_HTTP_TOKEN", body: "http:\n  listen: 127.0.0.1:9464\n", env: "env-token-0123456789",
+			listen: "127.0.0.1:9464", token: "env-token-0123456789"},
+		{name: "no token beyond loopback", body: "metrics:\n  listen: :9464\n", listen: ":9464",
+			warnings: []string{":2: metrics.listen: is deprecated", `:2: metrics.listen: ":9464" is reachable from other machines and http.token is not set: run refuses to start`}},
+		{name: "short token", body: "http:\n  token: abc\n", problem: ":2: http.token: is 3 characters; use at least 16"},
+		{name: "typo offers http, not metrics", body: "htp:\n  listen: 127.0.0.1:9464\n", problem: `:1: htp: unknown key (did you mean "http"?)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(HTTPTokenEnv, tc.env)
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(file, []byte(tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(file)
+			if tc.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), file+tc.problem) {
+					t.Fatalf("Load = %v, want %q", err, tc.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.HTTP.Listen != tc.listen || cfg.HTTP.Token.Reveal() != tc.token {
+				t.Errorf("http = %q, token %q; want %q, %q", cfg.HTTP.Listen, cfg.HTTP.Token.Reveal(), tc.listen, tc.token)
+			}
+			got := cfg.Warnings()
+			if len(got) != len(tc.warnings) {
+				t.Fatalf("Warnings() = %q, want %d", got, len(tc.warnings))
+			}
+			for i, w := range tc.warnings {
+				if !strings.HasPrefix(got[i], file+w) {
+					t.Errorf("warning %d = %q, want %q", i, got[i], w)
+				}
+			}
+			for _, w := range got {
+				if tc.token != "" && strings.Contains(w, tc.token) {
+					t.Errorf("warning %q shows the token", w)
+				}
+			}
+		})
 	}
 }

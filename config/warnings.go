@@ -16,7 +16,9 @@ import (
 //     references) and is accessible by group or others (mode & 0o077; not
 //     checked on Windows);
 //   - a credential written in the file that api.auth does not use;
-//   - metrics.listen reachable from other machines;
+//   - the deprecated metrics.listen (now http.listen);
+//   - http.listen reachable from other machines: without http.token run refuses to start, and
+//     with one the token travels in clear over plain http;
 //   - api.base_url over plain http to a host other than loopback;
 //   - an on_upload or notify command whose program is not found in PATH,
 //     does not exist or is not executable (the agent's PATH as a service
@@ -48,9 +50,16 @@ func (c *Config) Warnings() []string {
 			}
 		}
 	}
-	if l := c.Metrics.Listen; l != "" {
+	if _, inFile := c.meta.lineOf("metrics.listen"); inFile || (c.meta == nil && c.Metrics.Listen != "") {
+		add("metrics.listen", "is deprecated: write it as http.listen (the listener also serves the status page and its API)")
+	}
+	if l := c.HTTP.Listen; l != "" {
 		if host, _, err := net.SplitHostPort(l); err == nil && !isLoopback(host) {
-			add("metrics.listen", "%q serves /metrics and /healthz beyond this machine; use 127.0.0.1:PORT to keep them local", l)
+			if c.HTTP.Token == "" {
+				add(c.listenKey(), "%q is reachable from other machines and http.token is not set: run refuses to start; set http.token (${%s}), or use 127.0.0.1:PORT and an SSH tunnel", l, HTTPTokenEnv)
+			} else {
+				add(c.listenKey(), "%q serves the status page beyond this machine: http.token and the session cookie travel in clear over plain http; prefer 127.0.0.1:PORT and an SSH tunnel, or a TLS proxy", l)
+			}
 		}
 	}
 	if u, err := url.Parse(c.API.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {

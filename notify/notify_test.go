@@ -419,7 +419,9 @@ func TestWebhookDownThenUp(t *testing.T) {
 			t.Errorf("event %d = %+v, want %+v", i, e, want)
 		}
 	}
-	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "notify delivery works again") {
+	// The recovery is logged just after the delivery that proves it.
+	waitFor(t, "the recovery log line", func() bool { return strings.Contains(logs.String(), "notify delivery works again") })
+	if !strings.Contains(logs.String(), "connection refused") {
 		t.Errorf("log:\n%s", logs)
 	}
 }

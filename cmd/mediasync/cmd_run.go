@@ -41,9 +41,9 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			for _, w := range cfg.Warnings() {
 				log.Warn().Msg(w)
 			}
-			// metrics.listen: a Prometheus collector observes the agent and the uploader (run only).
+			// http.listen (formerly metrics.listen): a Prometheus collector observes the agent and the uploader (run only).
 			var col *metrics.Collector
-			if cfg.Metrics.Listen != "" && !once {
+			if cfg.HTTP.Listen != "" && !once {
 				col = metrics.New()
 			}
 			uo := uploaderOptions(cfg, log)
@@ -98,7 +98,7 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			g, gctx := errgroup.WithContext(ctx)
 			if col != nil {
 				// A metrics listener that cannot start stops the run (exit 1) rather than run unobserved.
-				g.Go(func() error { return metrics.Serve(gctx, cfg.Metrics.Listen, col, log) })
+				g.Go(func() error { return metrics.Serve(gctx, cfg.HTTP.Listen, col, log) })
 			}
 			g.Go(func() error { return ag.Run(gctx, w) })
 			err = g.Wait()

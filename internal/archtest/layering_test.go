@@ -23,8 +23,10 @@ var allowed = map[string][]string{
 	"auth":     {"internal"},
 	"fit":      {},
 	"internal": {},
-	"cmd":      {"agent", "auth", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics"},
+	"cmd":      {"agent", "auth", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics", "web"},
 	"metrics":  {"agent"},
+	// web defines the Backend it needs; cmd adapts the agent to it, so web never imports agent.
+	"web":      {"manifest"},
 	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest", "fit"},
 	"contrib":  {},
 	"examples": {},

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// scrubber removes from a backend's text what the page must never show: the credentials (replaced
+// by "[redacted]") and absolute paths outside the folders (shortened to "…/NAME"). Paths inside a
+// folder, and the folder paths themselves, stay as they are.
+type scrubber struct {
+	secrets []string
+	folders []string
+}
+
+// minRedact is the shortest value redacted: a shorter one is no credential (X's are 25 characters
+// and more, a token at least [MinTokenLen]), and replacing it would garble ordinary words.
+const minRedact = 8
+
+func newScrubber(opts Options, folders []Folder) scrubber {
+	s := scrubber{}
+	for _, v := range append([]string{opts.Token}, opts.Redact...) {
+		if len(v) >= minRedact {
+			s.secrets = append(s.secrets, v)
+		}
+	}
+	for _, f := range folders {
+		if p := strings.TrimRight(f.Path, "/"); p != "" {
+			s.folders = append(s.folders, p)
+		}
+	}
+	return s
+}
+
+// pathStart reports whether an absolute path may start after the byte before it: at the start, or
+// after a space, a quote, a bracket or '='. A '/' after ':' (a URL) or inside a word is not one.
+func pathStart(text string, i int) bool {
+	return i == 0 || strings.IndexByte(" \t\r\n\"'`([{<=,", text[i-1]) >= 0
+}
+
+// pathEnd returns the index where the path starting at text[i] ends: at a space, a quote, a
+// bracket, a comma or semicolon, or a colon or full stop followed by a space or the end.
+func pathEnd(text string, i int) int {
+	for j := i; j < len(text); j++ {
+		switch c := text[j]; {
+		case strings.IndexByte(" \t\r\n\"'`()[]{}<>,;|", c) >= 0:
+			return j
+		case (c == ':' || c == '.') && (j+1 == len(text) || text[j+1] == ' '):
+			return j // "open PATH: ...", or the end of a sentence
+		}
+	}
+	return len(text)
+}
+
+func (s scrubber) text(text string) string {
+	for _, v := range s.secrets {
+		text = strings.ReplaceAll(text, v, "[redacted]")
+	}
+	if !strings.Contains(text, "/") {
+		return text
+	}
+	var b strings.Builder
+	i := 0
+	for i < len(text) {
+		c := text[i]
+		if c != '/' || !pathStart(text, i) {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if f := s.folderAt(text[i:]); f != "" {
+			// A folder's own path, or a path inside it: keep, up to where that path ends.
+			end := i + len(f)
+			if end < len(text) && text[end] == '/' {
+				end = pathEnd(text, end)
+			}
+			b.WriteString(text[i:end])
+			i = end
+			continue
+		}
+		end := pathEnd(text, i)
+		p := text[i:end]
+		if base := path.Base(p); p == "/" || base == "/" || base == "." {
+			b.WriteString(p)
+		} else {
+			b.WriteString("…/" + base)
+		}
+		i = end
+	}
+	return b.String()
+}
+
+// folderAt returns the longest folder whose path starts rest at a path boundary.
+func (s scrubber) folderAt(rest string) string {
+	best := ""
+	for _, f := range s.folders {
+		if strings.HasPrefix(rest, f) && len(f) > len(best) {
+			if len(rest) == len(f) || strings.IndexByte("/ \t\r\n\"'`)]}>,;", rest[len(f)]) >= 0 || pathEnd(rest, len(f)) == len(f) {
+				best = f
+			}
+		}
+	}
+	return best
+}
+
+// status scrubs every text of st a backend wrote (reasons, fixes, messages), in place, and makes
+// every absent list an empty one (JSON [] rather than null). Lists are capped by then, so this
+// costs little however many entries the folders hold.
+func (s scrubber) status(st *Status) {
+	if st.Folders == nil {
+		st.Folders = []Folder{}
+	}
+	if st.Paused != nil {
+		p := *st.Paused
+		p.Message, p.Fix = s.text(p.Message), s.text(p.Fix)
+		st.Paused = &p
+	}
+	for i := range st.Folders {
+		f := &st.Folders[i]
+		if f.Refused != nil {
+			r := *f.Refused
+			r.Message, r.Fix = s.text(r.Message), s.text(r.Fix)
+			f.Refused = &r
+		}
+		if f.Active == nil {
+			f.Active = []Transfer{}
+		}
+		if f.Recent == nil {
+			f.Recent = []Upload{}
+		}
+		for _, l := range []*Problems{&f.Failed, &f.Skipped, &f.Hooks} {
+			items := make([]Problem, len(l.Items))
+			for j, p := range l.Items {
+				p.Reason, p.Fix = s.text(p.Reason), s.text(p.Fix)
+				items[j] = p
+			}
+			l.Items = items
+		}
+	}
+}
+
+// displayName returns a file name as the page shows it: control characters and the invisible
+// characters that reorder text (bidi overrides, which can make "gpj.exe" read "exe.jpg") are shown
+// as \u escapes, so that what the eye reads is the name. HTML escaping is html/template's job.
+func displayName(s string) string {
+	if !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if hidden(r) {
+			fmt.Fprintf(&b, `\u%04X`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || r == unicode.ReplacementChar ||
+		(r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0xFEFF
+}
+
+// humanBytes formats n bytes in decimal units, as X states its limits ("17.5 MB").
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), 0
+	for v >= unit && i < 4 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, [...]string{"", "kB", "MB", "GB", "TB"}[i])
+}
+
+// humanDuration formats d compactly at a useful precision: "45s", "4m05s", "23h59m", "3d4h".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch s := int64(d.Round(time.Second) / time.Second); {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 48*3600:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	default:
+		return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+	}
+}
+
+// percent returns done of total in whole percent (0 when total is unknown).
+func percent(done, total int64) int {
+	if total <= 0 {
+		return 0
+	}
+	return int(math.Min(100, math.Floor(float64(done)*100/float64(total))))
+}
