@@ -47,7 +47,7 @@ type Options struct {
 	// that control time use testing/synctest rather than a fake Now.
 	Now func() time.Time
 
-	// Observer, when set, is told about every outcome (metrics). It must not block.
+	// Observer, when set, is told about everything that happens (events.go). It must not block.
 	Observer Observer
 }
 
@@ -58,14 +58,6 @@ type Source interface {
 }
 
 var _ Source = (*watcher.Watcher)(nil)
-
-// Observer receives the agent's events, for metrics. Methods are called from many goroutines and
-// must not block.
-type Observer interface {
-	FileDone(folder, rel string, outcome Outcome, bytes int64, d time.Duration)
-	QueueDepth(n int)
-	AuthPaused(paused bool)
-}
 
 // Outcome is what happened to one file.
 type Outcome string
@@ -148,6 +140,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 			a.log.Error().Err(err).Str("folder", fc.Path).Msg("folder refused")
 			errs = append(errs, err)
 			a.refused[fc.Path] = err
+			a.emit(Event{Kind: EventRefused, Folder: fc.Path, Err: err})
 			continue
 		}
 		a.folders = append(a.folders, f)

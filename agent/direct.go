@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/mediasync/mediasync/manifest"
@@ -89,4 +90,76 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 		return e, err
 	}
 	return e, nil // skipped or failed: the entry says why
+}
+
+// ErrNotRunning is returned by the requests that only a running agent ([Agent.Run]) can serve.
+var ErrNotRunning = errors.New("the agent is not running")
+
+// ErrUnknownFolder is returned for a folder the agent does not have.
+var ErrUnknownFolder = errors.New("not a folder of this agent")
+
+// Retry uploads the file at path again now, as the user asked for it by name ([Agent.UploadFile]
+// without overrides): a failed or skipped file is tried again.
+func (a *Agent) Retry(ctx context.Context, path string) (manifest.Entry, error) {
+	return a.UploadFile(ctx, path, Override{})
+}
+
+// RetryFailed queues every failed file of folder ("" = every folder) for an upload now, as if the
+// user had named each, and returns how many it queued. It does not wait for them. Only a running
+// agent does this ([ErrNotRunning] otherwise: call [Agent.Retry] on each of [Agent.FailedFiles]).
+func (a *Agent) RetryFailed(folder string) (int, error) {
+	s := a.running.Load()
+	if s == nil {
+		return 0, ErrNotRunning
+	}
+	fs, err := a.pick(folder)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range fs {
+		for rel, e := range f.store.Snapshot() {
+			if e.State != manifest.Failed || e.Deleted || e.MovedTo != "" {
+				continue
+			}
+			j := job{f: f, rel: rel, abs: filepath.Join(f.Path, filepath.FromSlash(rel)), size: e.Size, mtime: e.MTime,
+				kind: jobRetry, explicit: true}
+			s.sched.remove(j.key())
+			s.enqueue(j, false)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// FailedFiles returns the paths of the files of folder ("" = every folder) whose entry says
+// failed, sorted.
+func (a *Agent) FailedFiles(folder string) ([]string, error) {
+	fs, err := a.pick(folder)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range fs {
+		for rel, e := range f.store.Snapshot() {
+			if e.State == manifest.Failed && !e.Deleted && e.MovedTo == "" {
+				out = append(out, filepath.Join(f.Path, filepath.FromSlash(rel)))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// pick returns the folder at path ("" = all of them).
+func (a *Agent) pick(path string) ([]*folder, error) {
+	if path == "" {
+		return a.folders, nil
+	}
+	for _, f := range a.folders {
+		if f.Path == filepath.Clean(path) {
+			return []*folder{f}, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", path, ErrUnknownFolder)
 }

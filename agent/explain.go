@@ -98,13 +98,15 @@ func (a *Agent) Explain(path string) Explanation {
 		}
 		return manifest.Entry{}, false, nil
 	}, session: a.running.Load()}
+	x.running = x.session != nil
 	return x.explain(path)
 }
 
 type explainer struct {
 	opts    ExplainOptions
 	lookup  func(f Folder, rel string) (manifest.Entry, bool, error)
-	session *session // nil when no agent runs
+	session *session // the running agent's session; nil when no agent runs (or it is not ours)
+	running bool     // an agent runs
 }
 
 // Limits of a path that the system refuses (Linux NAME_MAX and PATH_MAX).
@@ -296,7 +298,7 @@ func (x explainer) transfer(f Folder, rel string) *Transfer {
 }
 
 func (x explainer) runHint() string {
-	if x.session != nil {
+	if x.running {
 		return ""
 	}
 	return "start the agent (`mediasync run`), or upload it now with `mediasync upload FILE`"
@@ -318,6 +320,15 @@ func (x explainer) gone(ex Explanation, e manifest.Entry, had bool) Explanation 
 		ex.Why = fmt.Sprintf("it was removed from the folder; its entry says %s", e.State)
 	}
 	return ex
+}
+
+// Describe says what an entry means and what to do about it, as [Explain] would for a file whose
+// bytes match it: its verdict, why, and the fix ("" when nothing is needed). running tells whether
+// an agent runs (the fix for an interrupted upload is then nothing).
+func Describe(e manifest.Entry, now time.Time, running bool) (v Verdict, why, fix string) {
+	x := explainer{opts: ExplainOptions{Now: now}, running: running}
+	ex := x.recorded(Explanation{}, e)
+	return ex.Verdict, ex.Why, ex.Fix
 }
 
 // recorded explains a file whose entry matches its size and mtime.

@@ -54,7 +54,7 @@ func (s *session) commit(j job, e manifest.Entry, then func()) error {
 		return err
 	}
 	s.mu.Unlock()
-	err := j.f.store.Put(j.rel, e)
+	err := s.put(j.f, j.rel, e)
 	switch {
 	case err == nil:
 		if then != nil {
@@ -86,6 +86,7 @@ func (s *session) park(f *folder, err error, add func(*parking)) {
 	if first {
 		s.a.log.Error().Err(err).Str("folder", f.Path).Str("manifest", f.Manifest).
 			Msg("cannot write manifest; retrying; this folder's uploads wait, the other folders carry on")
+		s.a.emit(Event{Kind: EventParked, Folder: f.Path, Err: err})
 		s.scheduleFlush(f, 1)
 	}
 }
@@ -141,7 +142,7 @@ func (s *session) flushParked(ctx context.Context, f *folder) {
 
 	var err error
 	if len(entries) > 0 {
-		err = f.store.PutMany(entries)
+		err = s.putMany(f, entries)
 	} else if fl, ok := f.store.(interface{ Flush() error }); ok {
 		err = fl.Flush()
 	}
@@ -177,6 +178,7 @@ func (s *session) flushParked(ctx context.Context, f *folder) {
 	} else {
 		s.a.log.Info().Str("folder", f.Path).Dur("parked_for", s.a.now().Sub(since)).Int("held", len(held)).
 			Msg("manifest written again; folder resumed")
+		s.a.emit(Event{Kind: EventUnparked, Folder: f.Path})
 	}
 	for _, then := range thens {
 		then()

@@ -242,7 +242,7 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 	s.commit(j, e, func() {
 		log.Info().Str("media_id", e.MediaIDString).Str("media_key", e.MediaKey).Int64("bytes", e.Size).
 			Dur("duration", d).Int("attempt", e.Attempts).Time("expires_at", e.ExpiresAt).Msg("uploaded")
-		s.observe(j, OutcomeUploaded, e.Size, d)
+		s.observe(j, OutcomeUploaded, e, d)
 		if j.f.RefreshBeforeExpiry > 0 {
 			s.later(job{f: j.f, rel: j.rel, abs: j.abs, size: e.Size, mtime: e.MTime, kind: jobRefresh},
 				e.ExpiresAt.Add(-j.f.RefreshBeforeExpiry), false)
@@ -259,7 +259,7 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 func (s *session) accepted(log zerolog.Logger) {
 	if s.gate.accepted() {
 		log.Info().Msg("credentials accepted again; uploads resumed")
-		s.observeAuth(false)
+		s.observeAuth(false, nil)
 	}
 	if n := s.sched.forward(s.a.now()); n > 0 {
 		log.Info().Int("files", n).Msg("X answers again; retries brought forward")
@@ -284,7 +284,7 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 		wait := s.retry.Delay(1)
 		log.Warn().Err(err).Str("media_id", prev.MediaIDString).Time("valid_until", prev.ExpiresAt).Dur("retry_in", wait).
 			Msg("could not upload the file again; its current media id stays in the manifest")
-		s.observe(j, OutcomeRetry, e.Size, 0)
+		s.observe(j, OutcomeRetry, prev, 0)
 		if j.kind == jobRefresh {
 			s.later(j, s.a.now().Add(wait), outage(err))
 		}
@@ -296,7 +296,7 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 		e.Resume, e.Error = nil, nil
 		s.commit(j, e, func() {
 			log.Warn().Str("reason", e.Reason).Msg("skipped: it will not be uploaded as it is")
-			s.observe(j, OutcomeSkipped, e.Size, 0)
+			s.observe(j, OutcomeSkipped, e, 0)
 		})
 		return e, err
 	}
@@ -306,7 +306,7 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 		e.Resume = nil
 		s.commit(j, e, func() {
 			log.Error().Err(err).Int("attempt", e.Attempts).Msg("upload failed; not retried until the file changes")
-			s.observe(j, OutcomeFailed, e.Size, 0)
+			s.observe(j, OutcomeFailed, e, 0)
 		})
 		return e, err
 	}
@@ -315,7 +315,7 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 	out := outage(err)
 	s.commit(j, e, func() {
 		log.Warn().Err(err).Int("attempt", e.Attempts).Dur("retry_in", wait).Msg("upload failed; will retry")
-		s.observe(j, OutcomeRetry, e.Size, 0)
+		s.observe(j, OutcomeRetry, e, 0)
 		j.kind = jobRetry
 		s.later(j, e.NextAttemptAt, out)
 	})
@@ -333,7 +333,7 @@ func (s *session) refused(j job, err error, log zerolog.Logger) {
 	first, pause := s.gate.refused(err)
 	if first {
 		log.Error().Err(err).Dur("retry_in", pause).Msg("credentials rejected by the API; all uploads paused until they work")
-		s.observeAuth(true)
+		s.observeAuth(true, err)
 	} else {
 		log.Debug().Err(err).Dur("retry_in", pause).Msg("credentials still rejected")
 	}
@@ -367,7 +367,7 @@ func (s *session) afterUpload(j job, e manifest.Entry, log zerolog.Logger) {
 	s.commit(j, e, func() { log.Info().Str("to", quote(dst)).Msg("moved after upload") })
 }
 
-func (s *session) observe(j job, o Outcome, bytes int64, d time.Duration) {
+func (s *session) observe(j job, o Outcome, e manifest.Entry, d time.Duration) {
 	switch o {
 	case OutcomeUploaded:
 		s.counts.uploaded.Add(1)
@@ -376,14 +376,18 @@ func (s *session) observe(j job, o Outcome, bytes int64, d time.Duration) {
 	default:
 		s.counts.failed.Add(1)
 	}
-	if obs := s.a.opts.Observer; obs != nil {
-		obs.FileDone(j.f.Path, j.rel, o, bytes, d)
+	ev := Event{Kind: EventFile, Folder: j.f.Path, Rel: j.rel, Entry: e, Outcome: o}
+	if o == OutcomeUploaded {
+		ev.Bytes, ev.Duration = e.Size, d
 	}
+	s.a.emit(ev)
 }
 
-func (s *session) observeAuth(paused bool) {
-	if obs := s.a.opts.Observer; obs != nil {
-		obs.AuthPaused(paused)
+func (s *session) observeAuth(paused bool, cause error) {
+	if paused {
+		s.a.emit(Event{Kind: EventPaused, Err: cause})
+	} else {
+		s.a.emit(Event{Kind: EventResumed})
 	}
 }
 

@@ -80,11 +80,11 @@ func (r *recorder) progress(p uploader.Progress) {
 	if r.p.act.Replace {
 		return // the entry keeps the valid id; this upload's progress lives in memory only
 	}
-	put := r.p.j.f.store.Stage
+	put := r.s.stage
 	if durable {
-		put = r.p.j.f.store.Put
+		put = r.s.put
 	}
-	if err := put(r.p.j.rel, e); err != nil {
+	if err := put(r.p.j.f, r.p.j.rel, e); err != nil {
 		r.log.Warn().Err(err).Bool("durable", durable).Msg("cannot save upload progress")
 		if durable && r.stop != nil {
 			r.stop(fmt.Errorf("save upload progress: %w", err))

@@ -121,8 +121,45 @@ func (s *session) enqueue(j job, front bool) {
 }
 
 func (s *session) observeQueue() {
-	if o := s.a.opts.Observer; o != nil {
-		o.QueueDepth(s.queue.len())
+	if s.a.opts.Observer != nil {
+		s.a.emit(Event{Kind: EventQueue, Queue: s.queue.len()})
+	}
+}
+
+// put, putMany and stage write entries to f's manifest (see manifest.Store) and report each
+// entry written to the observer.
+func (s *session) put(f *folder, rel string, e manifest.Entry) error {
+	if err := f.store.Put(rel, e); err != nil {
+		return err
+	}
+	s.written(f, rel)
+	return nil
+}
+
+func (s *session) putMany(f *folder, entries map[string]manifest.Entry) error {
+	if err := f.store.PutMany(entries); err != nil {
+		return err
+	}
+	for rel := range entries {
+		s.written(f, rel)
+	}
+	return nil
+}
+
+func (s *session) stage(f *folder, rel string, e manifest.Entry) error {
+	if err := f.store.Stage(rel, e); err != nil {
+		return err
+	}
+	s.written(f, rel)
+	return nil
+}
+
+func (s *session) written(f *folder, rel string) {
+	if s.a.opts.Observer == nil {
+		return
+	}
+	if e, ok := f.store.Get(rel); ok {
+		s.a.emit(Event{Kind: EventEntry, Folder: f.Path, Rel: rel, Entry: e})
 	}
 }
 

@@ -2,7 +2,8 @@
 //
 // A [Collector] counts what the agent and the uploader report and serves it:
 //
-//   - it implements agent.Observer (FileDone, QueueDepth, AuthPaused);
+//   - it implements agent.Observer (file outcomes, queue depth, the account pause and its
+//     reason, parked folders);
 //   - [Collector.Retry] is meant for the uploader's Options.OnRetry, and
 //     [Collector.RateLimitWait] for its rate-limit wait hook;
 //   - [Collector.Handler] serves /metrics (Prometheus text exposition, or
@@ -16,7 +17,8 @@
 //	mediasync_queue_depth                           files waiting for a worker
 //	mediasync_retries_total{op}                     request retries, by operation (INIT, APPEND, FINALIZE, …)
 //	mediasync_rate_limit_wait_seconds_total{op}     time spent waiting for rate-limit windows, by operation
-//	mediasync_auth_paused                           1 while uploads are paused because the credentials were refused
+//	mediasync_auth_paused                           1 while uploads are paused because X refuses the account
+//	mediasync_folders_parked                        folders whose manifest cannot be written (their uploads wait)
 //
 // plus the standard go_* and process_* collectors. Only uploaded files add to
 // the bytes counter and the duration histogram. Every outcome series exists

@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,7 @@ var outcomes = []agent.Outcome{agent.OutcomeUploaded, agent.OutcomeSkipped, agen
 var durationBuckets = []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800}
 
 // pausedReason is the body of /healthz while uploads are paused.
-const pausedReason = "paused: upload credentials were refused; uploads resume when they work again\n"
+const pausedReason = "paused: X refuses the account; uploads resume by themselves once it accepts it again\n"
 
 // Collector holds the agent's metrics in its own registry. Create it with [New].
 type Collector struct {
@@ -40,8 +41,13 @@ type Collector struct {
 	retries        *prometheus.CounterVec
 	rateLimitWait  *prometheus.CounterVec
 	authPaused     prometheus.Gauge
+	foldersParked  prometheus.Gauge
 
-	paused atomic.Bool
+	paused      atomic.Bool
+	pauseReason atomic.Pointer[string] // the refusal, for /healthz
+
+	parkedMu sync.Mutex
+	parked   map[string]bool
 
 	opsMu sync.Mutex
 	ops   map[string]struct{} // op label values in use, at most maxOps
@@ -81,12 +87,17 @@ func New() *Collector {
 		}, []string{"op"}),
 		authPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mediasync_auth_paused",
-			Help: "1 while uploads are paused because the credentials were refused, else 0.",
+			Help: "1 while uploads are paused because X refuses the account (credentials, scope, credits), else 0.",
 		}),
-		ops: map[string]struct{}{},
+		foldersParked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mediasync_folders_parked",
+			Help: "Folders whose manifest cannot be written (full disk, read-only mount): their uploads wait.",
+		}),
+		ops:    map[string]struct{}{},
+		parked: map[string]bool{},
 	}
 	c.reg.MustRegister(
-		c.files, c.uploadBytes, c.uploadDuration, c.queueDepth, c.retries, c.rateLimitWait, c.authPaused,
+		c.files, c.uploadBytes, c.uploadDuration, c.queueDepth, c.retries, c.rateLimitWait, c.authPaused, c.foldersParked,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -94,6 +105,41 @@ func New() *Collector {
 		c.files.WithLabelValues(string(o))
 	}
 	return c
+}
+
+// Observe implements agent.Observer: file outcomes, the queue, the account pause (with its reason
+// for /healthz) and parked folders.
+func (c *Collector) Observe(e agent.Event) {
+	switch e.Kind {
+	case agent.EventFile:
+		c.FileDone(e.Folder, e.Rel, e.Outcome, e.Bytes, e.Duration)
+	case agent.EventQueue:
+		c.QueueDepth(e.Queue)
+	case agent.EventPaused:
+		if e.Err != nil {
+			r := firstLine(e.Err.Error())
+			c.pauseReason.Store(&r)
+		}
+		c.AuthPaused(true)
+	case agent.EventResumed:
+		c.AuthPaused(false)
+	case agent.EventParked, agent.EventUnparked:
+		c.parkedMu.Lock()
+		if e.Kind == agent.EventParked {
+			c.parked[e.Folder] = true
+		} else {
+			delete(c.parked, e.Folder)
+		}
+		c.foldersParked.Set(float64(len(c.parked)))
+		c.parkedMu.Unlock()
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // FileDone counts one file's outcome; an uploaded file also adds its bytes and upload time.
@@ -179,6 +225,9 @@ func (c *Collector) healthz(w http.ResponseWriter, _ *http.Request) {
 	if c.paused.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprint(w, pausedReason)
+		if r := c.pauseReason.Load(); r != nil {
+			fmt.Fprintf(w, "%s\n", *r)
+		}
 		return
 	}
 	fmt.Fprint(w, "ok\n")

@@ -163,7 +163,14 @@ type demoObserver struct {
 	manifest string
 }
 
-func (o *demoObserver) FileDone(folder, rel string, outcome agent.Outcome, bytes int64, d time.Duration) {
+// Observe prints each file's outcome.
+func (o *demoObserver) Observe(e agent.Event) {
+	if e.Kind == agent.EventFile {
+		o.fileDone(e.Rel, e.Outcome, e.Bytes, e.Duration)
+	}
+}
+
+func (o *demoObserver) fileDone(rel string, outcome agent.Outcome, bytes int64, d time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m, err := manifest.Read(o.manifest)
@@ -181,5 +188,3 @@ func (o *demoObserver) FileDone(folder, rel string, outcome agent.Outcome, bytes
 	fmt.Fprintf(o.w, "\nmanifest entry:\n%s\n", b)
 }
 
-func (o *demoObserver) QueueDepth(int)  {}
-func (o *demoObserver) AuthPaused(bool) {}
