@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"sort"
 	"time"
+
+	"github.com/mediasync/mediasync/manifest"
 )
 
 // Phase is what an upload in flight is doing.
@@ -81,4 +84,18 @@ func (a *Agent) Status() Status {
 		return st.InFlight[i].Rel < st.InFlight[j].Rel
 	})
 	return st
+}
+
+// Entries returns a copy of every entry of folder's manifest as the agent holds it (in memory, so
+// it includes what a parked folder has not written yet), keyed by manifest key. For the status
+// page's index; then follow EventEntry.
+func (a *Agent) Entries(folder string) (map[string]manifest.Entry, error) {
+	fs, err := a.pick(folder)
+	if err != nil || folder == "" {
+		if err == nil {
+			err = fmt.Errorf("%w: name one folder", ErrUnknownFolder)
+		}
+		return nil, err
+	}
+	return fs[0].store.Snapshot(), nil
 }
