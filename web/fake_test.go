@@ -26,6 +26,7 @@ type fake struct {
 	active  map[string][]Transfer
 	hooks   map[string][]Problem
 	refused map[string]*Refusal
+	parked  map[string]*Refusal
 	paused  *Pause
 	queue   int
 	nextID  int
@@ -34,7 +35,7 @@ type fake struct {
 
 func newFake(now time.Time) *fake {
 	return &fake{now: now, folders: map[string]map[string]manifest.Entry{}, index: map[string]*Index{}, active: map[string][]Transfer{},
-		hooks: map[string][]Problem{}, refused: map[string]*Refusal{}, nextID: 1_000_000_000}
+		hooks: map[string][]Problem{}, refused: map[string]*Refusal{}, parked: map[string]*Refusal{}, nextID: 1_000_000_000}
 }
 
 func (f *fake) addFolder(path string) {
@@ -99,6 +100,7 @@ func (f *fake) Status(ctx context.Context, q Query) (Status, error) {
 			fs = f.index[path].Folder(f.now, q, advise)
 		}
 		fs.Refused = f.refused[path]
+		fs.Parked = f.parked[path]
 		fs.Active = append([]Transfer{}, f.active[path]...)
 		h := f.hooks[path]
 		fs.Hooks = Problems{Total: len(h), Offset: q.Offset, Items: append([]Problem{}, h[min(q.Offset, len(h)):min(q.Offset+q.limit(), len(h))]...)}

@@ -121,10 +121,12 @@ func (s scrubber) status(st *Status) {
 	}
 	for i := range st.Folders {
 		f := &st.Folders[i]
-		if f.Refused != nil {
-			r := *f.Refused
-			r.Message, r.Fix = s.text(r.Message), s.text(r.Fix)
-			f.Refused = &r
+		for _, r := range []**Refusal{&f.Refused, &f.Parked} {
+			if *r != nil {
+				c := **r
+				c.Message, c.Fix = s.text(c.Message), s.text(c.Fix)
+				*r = &c
+			}
 		}
 		if f.Active == nil {
 			f.Active = []Transfer{}

@@ -27,7 +27,8 @@ type Index struct {
 	expiry  []stamp                   // uploaded entries with a media id, by expiry
 	failed  []string                  // failed paths, sorted
 	skipped []string                  // skipped paths, sorted
-	issues  map[string]manifest.Entry // the failed and skipped entries, whole (for Advice)
+	hooks   []string                  // paths whose on_upload hook failed, sorted
+	issues  map[string]manifest.Entry // the failed, skipped and hook-failed entries, whole (for Advice)
 }
 
 // brief is what the index keeps of an entry.
@@ -35,6 +36,7 @@ type brief struct {
 	state              manifest.State
 	mediaID            string
 	uploaded, expireAt time.Time
+	hookFailed         bool
 }
 
 type stamp struct {
@@ -69,6 +71,7 @@ func NewIndex(path string, entries iter.Seq2[string, manifest.Entry]) *Index {
 	slices.SortFunc(x.expiry, byExpiry)
 	slices.Sort(x.failed)
 	slices.Sort(x.skipped)
+	slices.Sort(x.hooks)
 	return x
 }
 
@@ -85,6 +88,21 @@ func (x *Index) Delete(rel string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.remove(rel)
+}
+
+// Entry returns what the index keeps of rel's entry: the whole entry when it failed, was skipped
+// or its hook failed; else its state, media id and times only. ok is false when rel has no entry.
+func (x *Index) Entry(rel string) (e manifest.Entry, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	b, ok := x.entries[rel]
+	if !ok {
+		return manifest.Entry{}, false
+	}
+	if e, whole := x.issues[rel]; whole {
+		return e, true
+	}
+	return manifest.Entry{State: b.state, MediaIDString: b.mediaID, UploadedAt: b.uploaded, ExpiresAt: b.expireAt}, true
 }
 
 // Len returns the number of entries.
@@ -111,8 +129,12 @@ func drop[T any](s []T, v T, f func(a, b T) int) []T {
 }
 
 func (x *Index) add(rel string, e manifest.Entry, sorted bool) {
-	b := brief{state: e.State, mediaID: e.MediaIDString, uploaded: e.UploadedAt, expireAt: e.ExpiresAt}
+	b := brief{state: e.State, mediaID: e.MediaIDString, uploaded: e.UploadedAt, expireAt: e.ExpiresAt, hookFailed: hookFailed(e)}
 	x.entries[rel] = b
+	if b.hookFailed {
+		x.hooks = insert(x.hooks, rel, strings.Compare, sorted)
+		x.issues[rel] = e
+	}
 	switch e.State {
 	case manifest.Pending:
 		x.counts.Pending++
@@ -143,6 +165,10 @@ func (x *Index) remove(rel string) {
 		return
 	}
 	delete(x.entries, rel)
+	if b.hookFailed {
+		x.hooks = drop(x.hooks, rel, strings.Compare)
+		delete(x.issues, rel)
+	}
 	switch b.state {
 	case manifest.Pending:
 		x.counts.Pending--
@@ -191,6 +217,9 @@ func (x *Index) Folder(now time.Time, q Query, advise Advice) Folder {
 	}
 	f.Failed = page(x.failed)
 	f.Skipped = page(x.skipped)
-	f.Hooks = Problems{Offset: offset, Items: []Problem{}}
+	f.Hooks = Problems{Total: len(x.hooks), Offset: offset, Items: []Problem{}}
+	for _, rel := range x.hooks[min(offset, len(x.hooks)):min(offset+limit, len(x.hooks))] {
+		f.Hooks.Items = append(f.Hooks.Items, hookProblem(rel, x.issues[rel]))
+	}
 	return f
 }

@@ -23,6 +23,12 @@ func randomEntry(r *rand.Rand) manifest.Entry {
 		if r.IntN(10) > 0 {
 			e.MediaIDString = fmt.Sprint(r.Int64())
 		}
+		switch r.IntN(4) {
+		case 0:
+			e.Hook = &manifest.HookState{State: manifest.HookFailed, Attempts: 3, LastError: fmt.Sprint("exit status ", r.IntN(3))}
+		case 1:
+			e.Hook = &manifest.HookState{State: manifest.HookDone}
+		}
 	case manifest.Failed:
 		e.Error = &manifest.Error{Message: fmt.Sprint("err ", r.IntN(5)), Permanent: r.IntN(2) == 0}
 		e.NextAttemptAt = testNow.Add(time.Minute)

@@ -22,6 +22,8 @@ func TestPageShowsStatus(t *testing.T) {
 		Since: testNow.Add(-5 * time.Minute), NextProbe: testNow.Add(10 * time.Minute)}
 	f.addFolder("/srv/other")
 	f.refused["/srv/other"] = &Refusal{Cause: "locked", Message: "its manifest is locked by another mediasync (pid 42)", Fix: "stop the other agent"}
+	f.addFolder("/srv/full")
+	f.parked["/srv/full"] = &Refusal{Cause: "parked", Message: "its manifest cannot be written: no space left on device", Fix: "free space", Since: testNow.Add(-time.Minute)}
 	srv := newServer(t, f, Options{Loopback: true})
 	resp, page := get(t, browserClient(t), srv.URL+"/")
 	if resp.StatusCode != http.StatusOK {
@@ -38,6 +40,7 @@ func TestPageShowsStatus(t *testing.T) {
 		"f0-hooks":   {"Hooks failed (1)", "on_upload exited 1", "fix the hook's command"},
 		"f0-recent":  {"2026/beach.jpg", "1000000001", "1h00m ago", "23h00m", "old.jpg", "expired"},
 		"f1-head":    {"/srv/other", "Not watched", "locked", "locked by another mediasync", "stop the other agent"},
+		"f2-head":    {"/srv/full", "Uploads wait (for 1m00s)", "no space left on device", "What to do: free space"},
 	} {
 		n := byID(doc, id)
 		if n == nil {

@@ -108,6 +108,10 @@ type Folder struct {
 	// process or damaged, the folder is missing, ...); the lists below are then what its manifest
 	// said when last read, or empty.
 	Refused *Refusal `json:"refused,omitempty"`
+	// Parked is set while the folder is watched but its manifest cannot be written (a full disk, a
+	// permission): its uploads wait in memory and resume by themselves once a write succeeds.
+	// Cause is "parked"; nil otherwise.
+	Parked *Refusal `json:"parked,omitempty"`
 	// Counts counts the manifest entries per state.
 	Counts Counts `json:"counts"`
 	// Queue is the number of this folder's files waiting for a worker.
@@ -282,6 +286,10 @@ type Explanation struct {
 	Rel    string `json:"rel,omitempty"`
 	// Verdict is the decision, in one word.
 	Verdict Verdict `json:"verdict"`
+	// Detail is the backend's own, finer word for the verdict when it has one (mediasync's agent
+	// says "waiting", "retrying", "changed", "removed", "not-regular", ... where Verdict says
+	// queued, failed, settling, missing, not_media); `mediasync explain` prints it.
+	Detail string `json:"detail,omitempty"`
 	// Rule names the rule that decided, for ignored and not_media ("watch.ignore: *.part",
 	// "built-in: hidden file", "folders[0].exclude: *.txt").
 	Rule string `json:"rule,omitempty"`

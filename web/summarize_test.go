@@ -144,3 +144,43 @@ func TestHumanFormats(t *testing.T) {
 		t.Error("percent")
 	}
 }
+
+// TestHooksListed: an uploaded entry whose on_upload hook gave up is listed under Hooks, with the
+// command's error as the reason, by Summarize and Index alike; a done or pending hook is not.
+func TestHooksListed(t *testing.T) {
+	up := func(h *manifest.HookState) manifest.Entry {
+		return manifest.Entry{State: manifest.Uploaded, MediaIDString: "1", UploadedAt: testNow, ExpiresAt: testNow.Add(time.Hour), Hook: h}
+	}
+	files := map[string]manifest.Entry{
+		"b.jpg": up(&manifest.HookState{State: manifest.HookFailed, Attempts: 3, LastError: "exit status 7: curl: (7) Failed to connect"}),
+		"a.jpg": up(&manifest.HookState{State: manifest.HookFailed, Attempts: 1}),
+		"c.jpg": up(&manifest.HookState{State: manifest.HookDone}),
+		"d.jpg": up(&manifest.HookState{State: manifest.HookPending}),
+	}
+	x := NewIndex("/f", maps.All(files))
+	for name, f := range map[string]Folder{
+		"summarize": Summarize("/f", maps.All(files), testNow, Query{}, nil),
+		"index":     x.Folder(testNow, Query{}, nil),
+	} {
+		if got := rels(f.Hooks.Items); f.Hooks.Total != 2 || !slices.Equal(got, []string{"a.jpg", "b.jpg"}) {
+			t.Errorf("%s: hooks = %d %v, want 2 [a.jpg b.jpg]", name, f.Hooks.Total, got)
+			continue
+		}
+		if b := f.Hooks.Items[1]; b.Reason != "on_upload failed: exit status 7: curl: (7) Failed to connect" || b.Attempts != 3 || !b.Permanent || b.Fix == "" {
+			t.Errorf("%s: b.jpg = %+v", name, b)
+		}
+	}
+	x.Put("b.jpg", up(&manifest.HookState{State: manifest.HookDone}))
+	if f := x.Folder(testNow, Query{}, nil); f.Hooks.Total != 1 {
+		t.Errorf("after b.jpg's hook ran again: hooks = %+v, want a.jpg only", f.Hooks)
+	}
+	if e, ok := x.Entry("a.jpg"); !ok || e.Hook == nil {
+		t.Errorf("Entry(a.jpg) = %+v, %v; want the whole entry", e, ok)
+	}
+	if e, ok := x.Entry("c.jpg"); !ok || e.State != manifest.Uploaded || e.MediaIDString != "1" {
+		t.Errorf("Entry(c.jpg) = %+v, %v", e, ok)
+	}
+	if _, ok := x.Entry("nope.jpg"); ok {
+		t.Error("Entry(nope.jpg) found")
+	}
+}
