@@ -38,8 +38,11 @@
 // Every Collector method is safe for concurrent use and never blocks on I/O:
 // the observer calls are atomic updates. Each Collector has its own
 // registry; nothing is registered in Prometheus's global default registry.
-// [Serve] listens on an address and serves [Collector.Handler] until its
-// context is cancelled, then shuts the server down gracefully and returns
-// nil; it returns an error only when it cannot listen or serving fails.
+// [Serve] listens on an address and serves a handler ([Collector.Handler],
+// or a mux mounting it beside the status page) until its context is
+// cancelled, then shuts the server down gracefully and returns nil; it
+// returns an error only when it cannot listen or serving fails. Its read
+// and write timeouts (30 s, 60 s) bound every request unless the handler
+// lifts them (see Serve).
 // The package never logs secrets: it knows none.
 package metrics

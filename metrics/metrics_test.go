@@ -360,7 +360,7 @@ func startServe(t *testing.T, ctx context.Context, c *Collector) (string, <-chan
 	t.Helper()
 	lines := make(logLines, 16)
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, "127.0.0.1:0", c, zerolog.New(lines)) }()
+	go func() { errc <- Serve(ctx, "127.0.0.1:0", c.Handler(), zerolog.New(lines)) }()
 	var line string
 	select {
 	case line = <-lines:
@@ -373,8 +373,8 @@ func startServe(t *testing.T, ctx context.Context, c *Collector) (string, <-chan
 	if err := json.Unmarshal([]byte(line), &rec); err != nil {
 		t.Fatalf("start log line %q: %v", line, err)
 	}
-	if rec.Component != "metrics" || rec.Message == "" {
-		t.Errorf("start log line %s: want component=metrics and a message", line)
+	if rec.Component != "http" || rec.Message == "" {
+		t.Errorf("start log line %s: want component=http and a message", line)
 	}
 	host, port, err := net.SplitHostPort(rec.Addr)
 	if err != nil || host != "127.0.0.1" || port == "0" {
@@ -438,7 +438,7 @@ func TestServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		err = Serve(t.Context(), ln.Addr().String(), New(), zerolog.Nop())
+		err = Serve(t.Context(), ln.Addr().String(), New().Handler(), zerolog.Nop())
 		if err == nil {
 			t.Fatal("Serve on a bound port = nil, want an error")
 		}
@@ -452,7 +452,7 @@ func TestServe(t *testing.T) {
 	})
 
 	t.Run("bad address is an error", func(t *testing.T) {
-		if err := Serve(t.Context(), "127.0.0.1", New(), zerolog.Nop()); err == nil {
+		if err := Serve(t.Context(), "127.0.0.1", New().Handler(), zerolog.Nop()); err == nil {
 			t.Fatal(`Serve("127.0.0.1") = nil, want an error (no port)`)
 		}
 	})
@@ -460,7 +460,7 @@ func TestServe(t *testing.T) {
 	t.Run("already cancelled returns nil without listening", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if err := Serve(ctx, "127.0.0.1:0", New(), zerolog.Nop()); err != nil {
+		if err := Serve(ctx, "127.0.0.1:0", New().Handler(), zerolog.Nop()); err != nil {
 			t.Fatalf("Serve(cancelled) = %v, want nil", err)
 		}
 	})

@@ -13,13 +13,21 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// shutdownGrace is how long Serve lets in-flight scrapes finish after its context is cancelled.
+// shutdownGrace is how long Serve lets in-flight requests finish after its context is cancelled.
 const shutdownGrace = 5 * time.Second
 
-// Serve listens on addr (host:port; port 0 picks a free one) and serves c's [Collector.Handler]
-// until ctx is cancelled. Then it stops accepting, lets in-flight scrapes finish for a few seconds,
-// and returns nil. It returns an error when it cannot listen or when serving fails.
-func Serve(ctx context.Context, addr string, c *Collector, log zerolog.Logger) error {
+// Serve listens on addr (host:port; port 0 picks a free one) and serves h until ctx is cancelled:
+// a [Collector.Handler], or a mux that mounts it beside other handlers (mediasync run serves the
+// status page and its API on the same listener). Then it stops accepting, lets in-flight requests
+// finish for a few seconds, and returns nil. It returns an error when it cannot listen or when
+// serving fails.
+//
+// Each request must be read within 30 s and answered within 60 s of being read (ReadTimeout,
+// WriteTimeout), so that a stuck client cannot hold a connection. A handler that legitimately
+// answers for longer (a streamed upload) lifts its own deadlines with
+// [net/http.ResponseController]: clearing only the write deadline is not enough, because when the
+// read deadline passes net/http cancels the request's context.
+func Serve(ctx context.Context, addr string, h http.Handler, log zerolog.Logger) error {
 	if err := ctx.Err(); err != nil {
 		return nil
 	}
@@ -29,16 +37,16 @@ func Serve(ctx context.Context, addr string, c *Collector, log zerolog.Logger) e
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		return fmt.Errorf("http: listen on %s: %w", addr, err)
 	}
-	return serve(ctx, ln, c, log)
+	return serve(ctx, ln, h, log)
 }
 
-// serve serves c on ln until ctx is cancelled; it closes ln.
-func serve(ctx context.Context, ln net.Listener, c *Collector, log zerolog.Logger) error {
-	log = log.With().Str("component", "metrics").Logger()
+// serve serves h on ln until ctx is cancelled; it closes ln.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log zerolog.Logger) error {
+	log = log.With().Str("component", "http").Logger()
 	srv := &http.Server{
-		Handler:           c.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -48,25 +56,25 @@ func serve(ctx context.Context, ln net.Listener, c *Collector, log zerolog.Logge
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving metrics and health")
+	log.Info().Str("addr", ln.Addr().String()).Msg("serving http")
 
 	select {
 	case err := <-errc:
 		// Serve returned on its own: the listener failed.
-		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
+		return fmt.Errorf("http: serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		// Scrapes still running after the grace period: cut them.
-		log.Debug().Err(err).Msg("metrics shutdown timed out; closing connections")
+		// Requests still running after the grace period: cut them.
+		log.Debug().Err(err).Msg("http shutdown timed out; closing connections")
 		srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
+		return fmt.Errorf("http: serve on %s: %w", ln.Addr(), err)
 	}
-	log.Debug().Msg("metrics server stopped")
+	log.Debug().Msg("http server stopped")
 	return nil
 }
 
@@ -75,6 +83,6 @@ func serve(ctx context.Context, ln net.Listener, c *Collector, log zerolog.Logge
 type errorLogWriter struct{ log zerolog.Logger }
 
 func (w errorLogWriter) Write(p []byte) (int, error) {
-	w.log.Warn().Str("error", strings.TrimSpace(string(p))).Msg("metrics http error")
+	w.log.Warn().Str("error", strings.TrimSpace(string(p))).Msg("http server error")
 	return len(p), nil
 }

@@ -44,7 +44,15 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			// http.listen (formerly metrics.listen): a Prometheus collector observes the agent and the uploader (run only).
 			var col *metrics.Collector
 			if cfg.HTTP.Listen != "" && !once {
+				if err := checkListen(cfg); err != nil {
+					return err
+				}
 				col = metrics.New()
+			}
+			// The status backend (page, API, control sockets) observes the agent too (run only; serve.go).
+			var b *backend
+			if !once {
+				b = newBackend(folderPaths(cfg), log)
 			}
 			uo := uploaderOptions(cfg, log)
 			aopts := agentOptions(cfg)
@@ -59,6 +67,9 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 				}
 				uo.OnWait = col.RateLimitWait // waits before sending, from the tracked budgets
 				aopts.Observer = col
+			}
+			if b != nil {
+				aopts.Observer = agent.Observers(aopts.Observer, b)
 			}
 			up, err := newUploaderWith(cfg, uo)
 			if err != nil {
@@ -96,12 +107,13 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			}
 			log.Info().Strs("folders", ag.Folders()).Str("api", cfg.API.Version).Msg("watching")
 			g, gctx := errgroup.WithContext(ctx)
-			if col != nil {
-				// A metrics listener that cannot start stops the run (exit 1) rather than run unobserved.
-				g.Go(func() error { return metrics.Serve(gctx, cfg.HTTP.Listen, col, log) })
+			// The listener and the control sockets; one that cannot listen stops the run (exit 1).
+			if err := serveAgent(gctx, g, cfg, ag, b, col, log); err != nil {
+				return err
 			}
 			g.Go(func() error { return ag.Run(gctx, w) })
 			err = g.Wait()
+			b.wait()
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}

@@ -35,6 +35,8 @@ type agentConfig struct {
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
+	// HTTPListen and HTTPToken set http.listen and http.token ("" = none).
+	HTTPListen, HTTPToken string
 }
 
 // writeAgentConfig writes c as a mediasync YAML configuration at path, readable by the owner only
@@ -67,6 +69,9 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 		fmt.Fprintf(&b, "folders:\n  - path: %q\n    recursive: true\n    alt_text: none\n", c.Folder)
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n  format: %s\n", def(c.LogLevel, "debug"), def(c.LogFormat, "json"))
+	if c.HTTPListen != "" {
+		fmt.Fprintf(&b, "http:\n  listen: %q\n  token: %q\n", c.HTTPListen, c.HTTPToken)
+	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
