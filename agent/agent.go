@@ -72,7 +72,9 @@ const (
 
 // mediaUploader is what the agent needs from [uploader.Client].
 type mediaUploader interface {
+	HashFile(ctx context.Context, r io.ReaderAt, size int64) (uploader.Sums, error)
 	PrepareFile(r io.ReaderAt, m uploader.Media) (uploader.Media, error)
+	ProbeUpload(ctx context.Context) error
 	Upload(ctx context.Context, r io.ReaderAt, m uploader.Media, onProgress func(uploader.Progress)) (uploader.Result, error)
 	Resume(ctx context.Context, r io.ReaderAt, m uploader.Media, p uploader.Progress, onProgress func(uploader.Progress)) (uploader.Result, error)
 }

@@ -42,8 +42,9 @@ type session struct {
 	// pausing (nobody would be there to see the pause end).
 	fatal func(error)
 
-	mu     sync.Mutex
-	parked map[*folder]*parking
+	mu        sync.Mutex
+	waitUntil time.Time // the last server-asked wait said in the log
+	parked    map[*folder]*parking
 	live   map[string]*transfer // uploads in flight, by job key (status.go)
 
 	counts struct{ uploaded, skipped, failed atomic.Int64 }
@@ -170,6 +171,10 @@ func (s *session) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
+		if probe {
+			s.probe(ctx)
+			continue
+		}
 		j, ok := s.queue.pop(ctx)
 		if !ok {
 			return
@@ -183,9 +188,6 @@ func (s *session) worker(ctx context.Context) {
 			}
 		}
 		s.queue.done(j.key())
-		if probe {
-			s.gate.endProbe()
-		}
 		s.observeQueue()
 	}
 }
