@@ -45,7 +45,7 @@ type session struct {
 	mu        sync.Mutex
 	waitUntil time.Time // the last server-asked wait said in the log
 	parked    map[*folder]*parking
-	live   map[string]*transfer // uploads in flight, by job key (status.go)
+	live      map[string]*transfer // uploads in flight, by job key (status.go)
 
 	counts struct{ uploaded, skipped, failed atomic.Int64 }
 }

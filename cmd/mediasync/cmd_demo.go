@@ -187,4 +187,3 @@ func (o *demoObserver) fileDone(rel string, outcome agent.Outcome, bytes int64, 
 	b, _ := json.MarshalIndent(map[string]manifest.Entry{rel: e}, "", "  ")
 	fmt.Fprintf(o.w, "\nmanifest entry:\n%s\n", b)
 }
-
