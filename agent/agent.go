@@ -88,6 +88,7 @@ type store interface {
 	PutMany(entries map[string]manifest.Entry) error
 	Stage(rel string, e manifest.Entry) error
 	Snapshot() map[string]manifest.Entry
+	CheckLock() error
 	Close() error
 }
 
@@ -117,6 +118,8 @@ type folder struct {
 	Folder
 	store store
 	match func(rel string) bool
+
+	stopped atomic.Pointer[error] // set when another agent took the folder's lock: nothing more is done
 }
 
 // ErrNoFolders is returned by [New] when no folder could be opened.
@@ -137,7 +140,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 	}
 	var errs []error
 	for _, fc := range opts.Folders {
-		f, err := openFolder(fc)
+		f, err := a.openFolder(fc)
 		if err != nil {
 			a.log.Error().Err(err).Str("folder", fc.Path).Msg("folder refused")
 			errs = append(errs, err)
@@ -193,7 +196,7 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-func openFolder(fc Folder) (*folder, error) {
+func (a *Agent) openFolder(fc Folder) (*folder, error) {
 	st, err := os.Stat(fc.Path)
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
@@ -208,7 +211,20 @@ func openFolder(fc Folder) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
-	s, err := manifest.Open(fc.Manifest, fc.Path)
+	log := a.log.With().Str("folder", fc.Path).Logger()
+	s, err := manifest.OpenWith(fc.Manifest, fc.Path, manifest.Options{Report: func(err error) {
+		// The store repaired something by itself (issue 17.5): say so once, loudly.
+		var de *manifest.DamageError
+		switch {
+		case errors.As(err, &de):
+			log.Error().Str("manifest", de.Path).Str("kept", de.Kept).Str("problem", de.Problem).Str("action", de.Action).
+				Msg("the manifest was damaged or replaced behind the agent's back; the damaged copy is kept")
+		case errors.Is(err, manifest.ErrLockLost):
+			log.Error().Err(err).Msg("the manifest's lock was lost (was .mediasync removed?); the agent took it again and rewrote the manifest")
+		default:
+			log.Error().Err(err).Msg("manifest problem")
+		}
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
@@ -234,11 +250,16 @@ func (a *Agent) Folders() []string {
 }
 
 // Refused returns, for each configured folder that could not be opened (a corrupt manifest, one
-// locked by another agent), why.
+// locked by another agent) or was stopped since (another agent took its lock), why.
 func (a *Agent) Refused() map[string]error {
 	out := make(map[string]error, len(a.refused))
 	for k, v := range a.refused {
 		out[k] = v
+	}
+	for _, f := range a.folders {
+		if p := f.stopped.Load(); p != nil {
+			out[f.Path] = *p
+		}
 	}
 	return out
 }

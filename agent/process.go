@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -78,6 +77,9 @@ func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
 	p.media.Sums = sums
 	if err != nil {
 		return s.fail(ctx, j, prev, p.base, err, log)
+	}
+	if err := s.checkLock(j.f); err != nil && errors.Is(err, manifest.ErrLocked) {
+		return prev, err // another agent took the folder: not one byte for it from here
 	}
 	res, err := s.transfer(ctx, p, log)
 	return s.finish(ctx, p, res, err, log)
@@ -239,7 +241,7 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 			return p.prev, errors.New("file changed during upload")
 		}
 	}
-	if _, err := os.Lstat(j.abs); errors.Is(err, fs.ErrNotExist) {
+	if !exists(j) {
 		e.Deleted = true // read whole through the open file; the media stands
 	}
 	d := s.a.now().Sub(p.started)
@@ -433,7 +435,7 @@ func (s *session) afterUpload(j job, e manifest.Entry, log zerolog.Logger) {
 	if j.f.MoveTo == "" {
 		return
 	}
-	dst, err := moveFile(j.abs, filepath.Join(j.f.MoveTo, filepath.FromSlash(j.rel)))
+	dst, err := moveFile(j)
 	if err != nil {
 		log.Error().Err(err).Str("to", quote(dst)).Msg("cannot move uploaded file")
 		return

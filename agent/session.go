@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -79,6 +77,7 @@ func (a *Agent) Run(ctx context.Context, src Source) error {
 	g.Go(func() error { return src.Run(ctx, ready) })
 	g.Go(func() error { s.dispatch(ctx, ready); return nil })
 	g.Go(func() error { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }); return nil })
+	g.Go(func() error { s.watchLocks(ctx); return nil })
 	for range a.opts.Workers {
 		g.Go(func() error { s.worker(ctx); return nil })
 	}
@@ -98,7 +97,7 @@ func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
 			return
 		case wf := <-in:
 			f := s.a.folderOf(wf.Root, wf.Path)
-			if f == nil {
+			if f == nil || f.stopped.Load() != nil {
 				continue
 			}
 			rel, err := manifest.Rel(f.Path, wf.Path)
@@ -217,11 +216,11 @@ func (s *session) recover(ctx context.Context) {
 			if e.Deleted || e.MovedTo != "" {
 				continue
 			}
-			_, err := os.Lstat(abs)
+			present := exists(j)
 			switch {
-			case errors.Is(err, fs.ErrNotExist):
+			case !present:
 				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
-			case err == nil && f.MoveTo != "" && e.State == manifest.Uploaded:
+			case f.MoveTo != "" && e.State == manifest.Uploaded:
 				// Stopped between recording the upload and moving the file: decide moves it now.
 				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRetry}, false)
 			}
@@ -240,6 +239,49 @@ func (s *session) later(j job, at time.Time, outage bool) {
 		return
 	}
 	s.sched.add(j, at, outage)
+}
+
+// lockCheckEvery is how often a running agent checks that it still holds each manifest's lock.
+const lockCheckEvery = 5 * time.Second
+
+// watchLocks checks every folder's manifest lock every few seconds (and the uploads check it
+// before they start), so that deleting .mediasync while the agent runs cannot let a second agent
+// upload the same files (issue 17.5).
+func (s *session) watchLocks(ctx context.Context) {
+	t := time.NewTicker(lockCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, f := range s.a.folders {
+				s.checkLock(f)
+			}
+		}
+	}
+}
+
+// checkLock returns nil while the agent holds f's lock (retaking it if it was lost), else stops f.
+func (s *session) checkLock(f *folder) error {
+	if p := f.stopped.Load(); p != nil {
+		return *p
+	}
+	err := f.store.CheckLock()
+	if errors.Is(err, manifest.ErrLocked) {
+		s.stopFolder(f, err)
+	}
+	return err
+}
+
+// stopFolder gives f up: another agent holds its lock now. Nothing more is uploaded or recorded for
+// it; its queued files are dropped as they come up.
+func (s *session) stopFolder(f *folder, err error) {
+	err = fmt.Errorf("folder %s: %w; this agent stopped working on it", f.Path, err)
+	if f.stopped.CompareAndSwap(nil, &err) {
+		s.a.log.Error().Err(err).Str("folder", f.Path).Msg("another mediasync took this folder's manifest lock; the folder is left to it")
+		s.a.emit(Event{Kind: EventRefused, Folder: f.Path, Err: err})
+	}
 }
 
 // Status of a running agent: see status.go. Errors of the session's parts are never fatal to it.
