@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -31,6 +32,7 @@ type Folder struct {
 	MoveTo              string   // after upload, move the file under this directory (absolute); "" = keep it
 	Manifest            string   // "" = manifest.DefaultPath(Path)
 	RefreshBeforeExpiry time.Duration
+	OnUpload            hook.Spec // run after each upload is recorded (hooks.go); no Command = none
 }
 
 // Options configures an [Agent]. Zero values take the documented defaults.

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/alttext"
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -244,6 +245,14 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 	if !exists(j) {
 		e.Deleted = true // read whole through the open file; the media stands
 	}
+	if len(j.f.OnUpload.Command) > 0 {
+		e.Hook = hook.Pending() // in the same write as the upload: at least once
+		if p.act.Replace && p.prev.SHA256 == e.SHA256 && p.prev.Hook != nil && p.prev.Hook.State == manifest.HookDone {
+			// The same bytes uploaded again to renew an expiring id (refresh_before_expiry, or an
+			// explicit upload): the posting step has seen them already.
+			e.Hook = p.prev.Hook
+		}
+	}
 	d := s.a.now().Sub(p.started)
 	s.commit(j, e, func() {
 		log.Info().Str("media_id", e.MediaIDString).Str("media_key", e.MediaKey).Int64("bytes", e.Size).
@@ -255,6 +264,9 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 		}
 		if !e.Deleted {
 			s.afterUpload(j, e, log)
+		}
+		if e.Hook != nil && e.Hook.State == manifest.HookPending {
+			s.queueHook(ctx, j) // after the move: the hook sees where the file is
 		}
 	})
 	return e, nil

@@ -31,6 +31,7 @@ type session struct {
 	a     *Agent
 	mode  mode
 	queue *queue
+	hooks *queue // on_upload commands to run (hooks.go)
 	sched *scheduler
 	gate  *gate
 	retry backoff.Policy // a failed file's next attempt
@@ -53,6 +54,7 @@ func (a *Agent) newSession(m mode) *session {
 		a:      a,
 		mode:   m,
 		queue:  newQueue(),
+		hooks:  newQueue(),
 		sched:  newScheduler(a.now),
 		gate:   newGate(a.now, a.opts.AuthRetry),
 		retry:  backoff.Policy{Base: a.opts.RetryBase, Max: a.opts.RetryMax, Min: a.opts.RetryBase / 2},
@@ -76,10 +78,13 @@ func (a *Agent) Run(ctx context.Context, src Source) error {
 	ready := make(chan watcher.File, 256)
 	g.Go(func() error { return src.Run(ctx, ready) })
 	g.Go(func() error { s.dispatch(ctx, ready); return nil })
-	g.Go(func() error { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }); return nil })
+	g.Go(func() error { s.sched.run(ctx, s.submit); return nil })
 	g.Go(func() error { s.watchLocks(ctx); return nil })
 	for range a.opts.Workers {
 		g.Go(func() error { s.worker(ctx); return nil })
+	}
+	for range hookWorkers {
+		g.Go(func() error { s.hookWorker(ctx); return nil })
 	}
 	s.recover(ctx)
 	err := g.Wait()
@@ -112,6 +117,17 @@ func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
 			}
 			s.enqueue(job{f: f, rel: rel, abs: wf.Path, size: wf.Size, mtime: wf.ModTime, kind: kind}, false)
 		}
+	}
+}
+
+// submit hands a job whose time came to its queue: a parked folder's next write goes first, a hook
+// to the hook workers, any other file to the upload workers.
+func (s *session) submit(j job) {
+	switch {
+	case j.hook:
+		s.hooks.push(j, false)
+	default:
+		s.enqueue(j, j.flush)
 	}
 }
 
@@ -213,6 +229,10 @@ func (s *session) recover(ctx context.Context) {
 				j.kind = jobRefresh
 				s.later(j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry), false)
 			}
+			if e.Hook != nil && e.Hook.State == manifest.HookPending && len(f.OnUpload.Command) > 0 {
+				// Recorded but not run to its end (a crash, a stop): at least once means now.
+				s.later(hookJob(j), e.Hook.NextAttemptAt, false)
+			}
 			if e.Deleted || e.MovedTo != "" {
 				continue
 			}
@@ -232,7 +252,7 @@ func (s *session) recover(ctx context.Context) {
 // a time in the future is left for a later run.
 func (s *session) later(j job, at time.Time, outage bool) {
 	if !at.After(s.a.now()) {
-		s.enqueue(j, false)
+		s.submit(j)
 		return
 	}
 	if s.mode != modeRun {
