@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -31,6 +32,7 @@ type Folder struct {
 	MoveTo              string   // after upload, move the file under this directory (absolute); "" = keep it
 	Manifest            string   // "" = manifest.DefaultPath(Path)
 	RefreshBeforeExpiry time.Duration
+	OnUpload            hook.Spec // run after each upload is recorded (hooks.go); no Command = none
 }
 
 // Options configures an [Agent]. Zero values take the documented defaults.
@@ -72,7 +74,9 @@ const (
 
 // mediaUploader is what the agent needs from [uploader.Client].
 type mediaUploader interface {
+	HashFile(ctx context.Context, r io.ReaderAt, size int64) (uploader.Sums, error)
 	PrepareFile(r io.ReaderAt, m uploader.Media) (uploader.Media, error)
+	ProbeUpload(ctx context.Context) error
 	Upload(ctx context.Context, r io.ReaderAt, m uploader.Media, onProgress func(uploader.Progress)) (uploader.Result, error)
 	Resume(ctx context.Context, r io.ReaderAt, m uploader.Media, p uploader.Progress, onProgress func(uploader.Progress)) (uploader.Result, error)
 }
@@ -86,6 +90,7 @@ type store interface {
 	PutMany(entries map[string]manifest.Entry) error
 	Stage(rel string, e manifest.Entry) error
 	Snapshot() map[string]manifest.Entry
+	CheckLock() error
 	Close() error
 }
 
@@ -115,6 +120,8 @@ type folder struct {
 	Folder
 	store store
 	match func(rel string) bool
+
+	stopped atomic.Pointer[error] // set when another agent took the folder's lock: nothing more is done
 }
 
 // ErrNoFolders is returned by [New] when no folder could be opened.
@@ -135,7 +142,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 	}
 	var errs []error
 	for _, fc := range opts.Folders {
-		f, err := openFolder(fc)
+		f, err := a.openFolder(fc)
 		if err != nil {
 			a.log.Error().Err(err).Str("folder", fc.Path).Msg("folder refused")
 			errs = append(errs, err)
@@ -191,7 +198,7 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-func openFolder(fc Folder) (*folder, error) {
+func (a *Agent) openFolder(fc Folder) (*folder, error) {
 	st, err := os.Stat(fc.Path)
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
@@ -206,7 +213,20 @@ func openFolder(fc Folder) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
-	s, err := manifest.Open(fc.Manifest, fc.Path)
+	log := a.log.With().Str("folder", fc.Path).Logger()
+	s, err := manifest.OpenWith(fc.Manifest, fc.Path, manifest.Options{Report: func(err error) {
+		// The store repaired something by itself (issue 17.5): say so once, loudly.
+		var de *manifest.DamageError
+		switch {
+		case errors.As(err, &de):
+			log.Error().Str("manifest", de.Path).Str("kept", de.Kept).Str("problem", de.Problem).Str("action", de.Action).
+				Msg("the manifest was damaged or replaced behind the agent's back; the damaged copy is kept")
+		case errors.Is(err, manifest.ErrLockLost):
+			log.Error().Err(err).Msg("the manifest's lock was lost (was .mediasync removed?); the agent took it again and rewrote the manifest")
+		default:
+			log.Error().Err(err).Msg("manifest problem")
+		}
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
@@ -232,11 +252,16 @@ func (a *Agent) Folders() []string {
 }
 
 // Refused returns, for each configured folder that could not be opened (a corrupt manifest, one
-// locked by another agent), why.
+// locked by another agent) or was stopped since (another agent took its lock), why.
 func (a *Agent) Refused() map[string]error {
 	out := make(map[string]error, len(a.refused))
 	for k, v := range a.refused {
 		out[k] = v
+	}
+	for _, f := range a.folders {
+		if p := f.stopped.Load(); p != nil {
+			out[f.Path] = *p
+		}
 	}
 	return out
 }

@@ -339,6 +339,12 @@ func (x explainer) recorded(ex Explanation, e manifest.Entry) Explanation {
 		if e.Usable(now) {
 			ex.Verdict = VerdictUploaded
 			ex.Why = fmt.Sprintf("uploaded as media id %s (key %s), %s", e.MediaIDString, e.MediaKey, x.validity(e))
+			if h := e.Hook; h != nil {
+				ex.Why += "; its on_upload command " + hookText(h, now)
+				if h.State == manifest.HookFailed {
+					ex.Fix = "fix the command, then `mediasync retry --hooks` runs it again"
+				}
+			}
 			return ex
 		}
 		ex.Verdict = VerdictExpired
@@ -391,6 +397,20 @@ func (x explainer) validity(e manifest.Entry) string {
 		return "expired at " + e.ExpiresAt.Local().Format(time.RFC1123)
 	}
 	return "valid for " + e.ExpiresAt.Sub(x.opts.Now).Round(time.Minute).String() + " more"
+}
+
+// hookText says how an entry's on_upload command went.
+func hookText(h *manifest.HookState, now time.Time) string {
+	switch h.State {
+	case manifest.HookDone:
+		return "ran"
+	case manifest.HookFailed:
+		return fmt.Sprintf("failed %d time(s), for good: %s", h.Attempts, h.LastError)
+	}
+	if h.Attempts == 0 {
+		return "is yet to run"
+	}
+	return fmt.Sprintf("failed %d time(s) (%s); it runs again %s", h.Attempts, h.LastError, when(h.NextAttemptAt, now))
 }
 
 // when says a time relative to now: "now", "in 3m0s", "at …".

@@ -2,16 +2,20 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/mediasync/mediasync/internal/backoff"
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // gate pauses every worker while X refuses the account (credentials, scope, credits, a revoked
-// grant). When a pause ends, one worker probes (processes one file); the others wait for its
-// verdict, so a refusal costs one request per pause, not one per file. Pauses grow with full
-// jitter from AuthRetry up to maxAuthPause.
+// grant). When a pause ends, one worker probes (one harmless request, session.probe); the others
+// wait for its verdict, so a refusal costs one request per pause, not one per file. Pauses grow with
+// full jitter from AuthRetry up to maxAuthPause, except for a revoked OAuth 2.0 login, whose probe
+// costs no request until the token file changes (`mediasync auth login`): it is probed every few
+// seconds, so a new login is picked up at once.
 type gate struct {
 	now    func() time.Time
 	policy backoff.Policy
@@ -26,7 +30,10 @@ type gate struct {
 	changed  chan struct{} // closed and replaced on every state change
 }
 
-const maxAuthPause = 15 * time.Minute
+const (
+	maxAuthPause = 15 * time.Minute
+	loginPause   = 3 * time.Second
+)
 
 func newGate(now func() time.Time, first time.Duration) *gate {
 	return &gate{now: now, policy: backoff.Policy{Base: first, Max: maxAuthPause, Min: first}}
@@ -77,12 +84,17 @@ func (g *gate) refused(cause error) (first bool, pause time.Duration) {
 	defer g.mu.Unlock()
 	first = !g.paused
 	if first {
-		g.failures, g.cause, g.since = 0, cause, g.now()
+		g.failures, g.since = 0, g.now()
 	}
 	if first || g.probing {
 		g.failures++
 	}
 	pause = g.policy.Delay(g.failures)
+	var pe *PauseError
+	if errors.As(cause, &pe) && pe.Refusal == uploader.RefusalLoginRequired {
+		pause = loginPause
+	}
+	g.cause = cause
 	g.paused, g.probing = true, false
 	g.until = g.now().Add(pause)
 	g.notify()

@@ -52,9 +52,12 @@ func (a *Agent) Once(ctx context.Context, scan Scanner) (Summary, error) {
 		cancel(err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }) })
+	wg.Go(func() { s.sched.run(ctx, s.submit) })
 	for range a.opts.Workers {
 		wg.Go(func() { s.worker(ctx) })
+	}
+	for range hookWorkers {
+		wg.Go(func() { s.hookWorker(ctx) })
 	}
 	s.recover(ctx)
 	ready, unsettled, err := scan.Scan(ctx)
@@ -72,6 +75,7 @@ func (a *Agent) Once(ctx context.Context, scan Scanner) (Summary, error) {
 			a.log.Info().Str("path", quote(f.Path)).Msg("still being written; left for the next run")
 		}
 		s.queue.waitIdle(ctx)
+		s.hooks.waitIdle(ctx) // uploads queue hooks, hooks queue nothing
 	}
 	cancel(nil)
 	wg.Wait()

@@ -61,6 +61,9 @@ func (s *session) commit(j job, e manifest.Entry, then func()) error {
 			then()
 		}
 		return nil
+	case errors.Is(err, manifest.ErrLocked):
+		s.stopFolder(j.f, err) // another agent took the folder's lock: it is its folder now
+		return err
 	case errors.Is(err, manifest.ErrInvalid):
 		// The entry itself is refused: no retry can help, and retrying would hold the folder.
 		s.a.log.Error().Str("path", quote(j.abs)).Err(err).Msg("cannot record this file in the manifest")
@@ -98,6 +101,12 @@ func (s *session) scheduleFlush(f *folder, attempt int) {
 // hold keeps j for later if its folder is parked, and reports whether it did. A request someone
 // waits on is answered at once instead.
 func (s *session) hold(j job) bool {
+	if p := j.f.stopped.Load(); p != nil { // the folder belongs to another agent now: drop the job
+		if j.reply != nil {
+			j.reply(manifest.Entry{}, *p)
+		}
+		return true
+	}
 	s.mu.Lock()
 	p := s.parked[j.f]
 	if p == nil {

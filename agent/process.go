@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/alttext"
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -39,15 +39,18 @@ func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
 		defer file.Close()
 	}
 	act := decide(prev, had, obs, req, s.a.now())
+	var sums *uploader.Sums
 	if act.Kind == actHash {
-		sum, err := hashFile(ctx, file, obs.Size)
+		// One read gives the file's SHA-256 and its segments', which the uploader then checks the
+		// bytes it sends against: what is recorded is what X got (issue 17.2).
+		sm, err := s.a.up.HashFile(ctx, file, obs.Size)
 		if err != nil {
 			if ctx.Err() != nil {
 				return prev, ctx.Err()
 			}
 			return s.fail(ctx, j, prev, keepOnFailure(j, prev, had), fmt.Errorf("read: %w", err), log)
 		}
-		obs.SHA256 = sum
+		sums, obs.SHA256 = &sm, sm.Hex()
 		act = decide(prev, had, obs, req, s.a.now())
 	}
 	switch act.Kind {
@@ -72,8 +75,12 @@ func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
 		return prev, nil
 	}
 	p, err := s.prepare(j, prev, had, file, obs, act, log)
+	p.media.Sums = sums
 	if err != nil {
 		return s.fail(ctx, j, prev, p.base, err, log)
+	}
+	if err := s.checkLock(j.f); err != nil && errors.Is(err, manifest.ErrLocked) {
+		return prev, err // another agent took the folder: not one byte for it from here
 	}
 	res, err := s.transfer(ctx, p, log)
 	return s.finish(ctx, p, res, err, log)
@@ -235,8 +242,16 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 			return p.prev, errors.New("file changed during upload")
 		}
 	}
-	if _, err := os.Lstat(j.abs); errors.Is(err, fs.ErrNotExist) {
+	if !exists(j) {
 		e.Deleted = true // read whole through the open file; the media stands
+	}
+	if len(j.f.OnUpload.Command) > 0 {
+		e.Hook = hook.Pending() // in the same write as the upload: at least once
+		if p.act.Replace && p.prev.SHA256 == e.SHA256 && p.prev.Hook != nil && p.prev.Hook.State == manifest.HookDone {
+			// The same bytes uploaded again to renew an expiring id (refresh_before_expiry, or an
+			// explicit upload): the posting step has seen them already.
+			e.Hook = p.prev.Hook
+		}
 	}
 	d := s.a.now().Sub(p.started)
 	s.commit(j, e, func() {
@@ -250,6 +265,9 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 		if !e.Deleted {
 			s.afterUpload(j, e, log)
 		}
+		if e.Hook != nil && e.Hook.State == manifest.HookPending {
+			s.queueHook(ctx, j) // after the move: the hook sees where the file is
+		}
 	})
 	return e, nil
 }
@@ -258,12 +276,37 @@ func (s *session) finish(ctx context.Context, p *plan, res uploader.Result, err 
 // wait because X or the network failed are brought forward.
 func (s *session) accepted(log zerolog.Logger) {
 	if s.gate.accepted() {
-		log.Info().Msg("credentials accepted again; uploads resumed")
+		log.Info().Msg("X accepts the account again; uploads resumed")
 		s.observeAuth(false, nil)
 	}
+	s.forward(log)
+}
+
+// forward brings the retries of an outage forward: X answers normally again.
+func (s *session) forward(log zerolog.Logger) {
 	if n := s.sched.forward(s.a.now()); n > 0 {
 		log.Info().Int("files", n).Msg("X answers again; retries brought forward")
 	}
+}
+
+// wait handles a server-asked wait longer than the uploader sleeps in a call (a spent 15-minute or
+// 24-hour budget, a long Retry-After): the file waits in the scheduler until then, its progress
+// kept, no attempt counted, and the worker goes on with other files. Said once per wait.
+func (s *session) wait(j job, we *uploader.WaitError, log zerolog.Logger) {
+	s.mu.Lock()
+	first := we.Until.Sub(s.waitUntil) > time.Minute || s.waitUntil.Sub(we.Until) > time.Minute
+	if first {
+		s.waitUntil = we.Until
+	}
+	s.mu.Unlock()
+	if first {
+		log.Warn().Str("op", we.Op).Str("reason", we.Reason).Time("resume_at", we.Until).
+			Msg("X asks to wait before more uploads; the files that hit the limit resume then, nothing fails")
+	}
+	if j.reply != nil {
+		return
+	}
+	s.later(j, we.Until, false)
 }
 
 // fail records an upload that did not succeed: skipped when the file can never be uploaded as it is,
@@ -271,13 +314,24 @@ func (s *session) accepted(log zerolog.Logger) {
 // account-level refusal records nothing: it pauses all uploads and the job waits for the next
 // probe. It returns the entry as it stands and err.
 func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err error, log zerolog.Logger) (manifest.Entry, error) {
-	var ae *uploader.APIError
+	var we *uploader.WaitError
+	if errors.As(err, &we) {
+		s.wait(j, we, log)
+		return prev, err
+	}
 	if uploader.IsAuth(err) {
 		s.refused(j, err, log)
 		return prev, err
 	}
+	var ae *uploader.APIError
 	if errors.As(err, &ae) {
-		s.accepted(log) // X answered, and not about the account
+		if s.gate.accepted() { // X answered, and not about the account
+			log.Info().Msg("X accepts the account again; uploads resumed")
+			s.observeAuth(false, nil)
+		}
+		if !outage(err) {
+			s.forward(log)
+		}
 	}
 	if prev.Usable(s.a.now()) && prev.Size == e.Size && prev.MTime.Equal(e.MTime) {
 		// Replacing a media id that is still valid failed: keep the valid one and try again later.
@@ -325,20 +379,55 @@ func (s *session) fail(ctx context.Context, j job, prev, e manifest.Entry, err e
 // refused handles an account-level refusal: in Run, every upload pauses (one log line per pause)
 // and the job goes back to the front of the queue; in Once and direct uploads, the session ends.
 func (s *session) refused(j job, err error, log zerolog.Logger) {
+	pe := pauseError(err)
 	if s.fatal != nil {
-		log.Error().Err(err).Msg("credentials rejected by the API")
-		s.fatal(fmt.Errorf("credentials rejected: %w", err))
+		log.Error().Err(err).Str("refusal", string(pe.Refusal)).Msg("X refuses the account: " + pe.Advice)
+		s.fatal(pe)
 		return
 	}
-	first, pause := s.gate.refused(err)
-	if first {
-		log.Error().Err(err).Dur("retry_in", pause).Msg("credentials rejected by the API; all uploads paused until they work")
-		s.observeAuth(true, err)
-	} else {
-		log.Debug().Err(err).Dur("retry_in", pause).Msg("credentials still rejected")
-	}
+	s.pause(pe, log)
 	if j.reply == nil {
 		s.enqueue(j, true)
+	}
+}
+
+// pause records an account refusal in the gate and says so once per pause (and again when the
+// refusal changes: credits bought, but the token lost its scope).
+func (s *session) pause(pe *PauseError, log zerolog.Logger) {
+	_, before, _, _ := s.gate.state()
+	first, wait := s.gate.refused(pe)
+	var prev *PauseError
+	changed := !first && errors.As(before, &prev) && prev.Refusal != pe.Refusal
+	if first || changed {
+		log.Error().Err(pe.Err).Str("refusal", string(pe.Refusal)).Dur("retry_in", wait).
+			Msg("X refuses the account; all uploads paused until it accepts it: " + pe.Advice)
+		s.observeAuth(true, pe)
+	} else {
+		log.Debug().Err(pe.Err).Dur("retry_in", wait).Msg("X still refuses the account")
+	}
+}
+
+// probe tests, at the end of a pause, whether X accepts the account again, with one harmless
+// request (the status of a media id that does not exist), so that no file is spent on it.
+func (s *session) probe(ctx context.Context) {
+	log := s.a.log
+	err := s.a.up.ProbeUpload(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case err == nil:
+		s.accepted(log)
+	case uploader.IsAuth(err):
+		s.pause(pauseError(err), log)
+	default:
+		// No verdict (the network, X's 5xx): keep the pause and its cause, and try again later.
+		_, cause, _, _ := s.gate.state()
+		log.Debug().Err(err).Msg("the probe got no answer about the account")
+		var pe *PauseError
+		if errors.As(cause, &pe) {
+			s.gate.refused(pe)
+		} else {
+			s.gate.endProbe()
+		}
 	}
 }
 
@@ -358,7 +447,7 @@ func (s *session) afterUpload(j job, e manifest.Entry, log zerolog.Logger) {
 	if j.f.MoveTo == "" {
 		return
 	}
-	dst, err := moveFile(j.abs, filepath.Join(j.f.MoveTo, filepath.FromSlash(j.rel)))
+	dst, err := moveFile(j)
 	if err != nil {
 		log.Error().Err(err).Str("to", quote(dst)).Msg("cannot move uploaded file")
 		return

@@ -23,11 +23,16 @@ type job struct {
 	reply func(manifest.Entry, error)
 	// flush marks the job that writes a parked folder's manifest again (see park.go).
 	flush bool
+	// hook marks the job that runs the file's on_upload command (see hooks.go).
+	hook bool
 }
 
 func (j job) key() string {
-	if j.flush {
+	switch {
+	case j.flush:
 		return "flush:" + j.f.Path
+	case j.hook:
+		return "hook:" + j.abs
 	}
 	return j.abs
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -33,6 +31,7 @@ type session struct {
 	a     *Agent
 	mode  mode
 	queue *queue
+	hooks *queue // on_upload commands to run (hooks.go)
 	sched *scheduler
 	gate  *gate
 	retry backoff.Policy // a failed file's next attempt
@@ -42,9 +41,10 @@ type session struct {
 	// pausing (nobody would be there to see the pause end).
 	fatal func(error)
 
-	mu     sync.Mutex
-	parked map[*folder]*parking
-	live   map[string]*transfer // uploads in flight, by job key (status.go)
+	mu        sync.Mutex
+	waitUntil time.Time // the last server-asked wait said in the log
+	parked    map[*folder]*parking
+	live      map[string]*transfer // uploads in flight, by job key (status.go)
 
 	counts struct{ uploaded, skipped, failed atomic.Int64 }
 }
@@ -54,6 +54,7 @@ func (a *Agent) newSession(m mode) *session {
 		a:      a,
 		mode:   m,
 		queue:  newQueue(),
+		hooks:  newQueue(),
 		sched:  newScheduler(a.now),
 		gate:   newGate(a.now, a.opts.AuthRetry),
 		retry:  backoff.Policy{Base: a.opts.RetryBase, Max: a.opts.RetryMax, Min: a.opts.RetryBase / 2},
@@ -77,9 +78,13 @@ func (a *Agent) Run(ctx context.Context, src Source) error {
 	ready := make(chan watcher.File, 256)
 	g.Go(func() error { return src.Run(ctx, ready) })
 	g.Go(func() error { s.dispatch(ctx, ready); return nil })
-	g.Go(func() error { s.sched.run(ctx, func(j job) { s.enqueue(j, j.flush) }); return nil })
+	g.Go(func() error { s.sched.run(ctx, s.submit); return nil })
+	g.Go(func() error { s.watchLocks(ctx); return nil })
 	for range a.opts.Workers {
 		g.Go(func() error { s.worker(ctx); return nil })
+	}
+	for range hookWorkers {
+		g.Go(func() error { s.hookWorker(ctx); return nil })
 	}
 	s.recover(ctx)
 	err := g.Wait()
@@ -97,7 +102,7 @@ func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
 			return
 		case wf := <-in:
 			f := s.a.folderOf(wf.Root, wf.Path)
-			if f == nil {
+			if f == nil || f.stopped.Load() != nil {
 				continue
 			}
 			rel, err := manifest.Rel(f.Path, wf.Path)
@@ -112,6 +117,17 @@ func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
 			}
 			s.enqueue(job{f: f, rel: rel, abs: wf.Path, size: wf.Size, mtime: wf.ModTime, kind: kind}, false)
 		}
+	}
+}
+
+// submit hands a job whose time came to its queue: a parked folder's next write goes first, a hook
+// to the hook workers, any other file to the upload workers.
+func (s *session) submit(j job) {
+	switch {
+	case j.hook:
+		s.hooks.push(j, false)
+	default:
+		s.enqueue(j, j.flush)
 	}
 }
 
@@ -170,6 +186,10 @@ func (s *session) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
+		if probe {
+			s.probe(ctx)
+			continue
+		}
 		j, ok := s.queue.pop(ctx)
 		if !ok {
 			return
@@ -183,9 +203,6 @@ func (s *session) worker(ctx context.Context) {
 			}
 		}
 		s.queue.done(j.key())
-		if probe {
-			s.gate.endProbe()
-		}
 		s.observeQueue()
 	}
 }
@@ -212,14 +229,18 @@ func (s *session) recover(ctx context.Context) {
 				j.kind = jobRefresh
 				s.later(j, e.ExpiresAt.Add(-f.RefreshBeforeExpiry), false)
 			}
+			if e.Hook != nil && e.Hook.State == manifest.HookPending && len(f.OnUpload.Command) > 0 {
+				// Recorded but not run to its end (a crash, a stop): at least once means now.
+				s.later(hookJob(j), e.Hook.NextAttemptAt, false)
+			}
 			if e.Deleted || e.MovedTo != "" {
 				continue
 			}
-			_, err := os.Lstat(abs)
+			present := exists(j)
 			switch {
-			case errors.Is(err, fs.ErrNotExist):
+			case !present:
 				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
-			case err == nil && f.MoveTo != "" && e.State == manifest.Uploaded:
+			case f.MoveTo != "" && e.State == manifest.Uploaded:
 				// Stopped between recording the upload and moving the file: decide moves it now.
 				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRetry}, false)
 			}
@@ -231,13 +252,56 @@ func (s *session) recover(ctx context.Context) {
 // a time in the future is left for a later run.
 func (s *session) later(j job, at time.Time, outage bool) {
 	if !at.After(s.a.now()) {
-		s.enqueue(j, false)
+		s.submit(j)
 		return
 	}
 	if s.mode != modeRun {
 		return
 	}
 	s.sched.add(j, at, outage)
+}
+
+// lockCheckEvery is how often a running agent checks that it still holds each manifest's lock.
+const lockCheckEvery = 5 * time.Second
+
+// watchLocks checks every folder's manifest lock every few seconds (and the uploads check it
+// before they start), so that deleting .mediasync while the agent runs cannot let a second agent
+// upload the same files (issue 17.5).
+func (s *session) watchLocks(ctx context.Context) {
+	t := time.NewTicker(lockCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, f := range s.a.folders {
+				s.checkLock(f)
+			}
+		}
+	}
+}
+
+// checkLock returns nil while the agent holds f's lock (retaking it if it was lost), else stops f.
+func (s *session) checkLock(f *folder) error {
+	if p := f.stopped.Load(); p != nil {
+		return *p
+	}
+	err := f.store.CheckLock()
+	if errors.Is(err, manifest.ErrLocked) {
+		s.stopFolder(f, err)
+	}
+	return err
+}
+
+// stopFolder gives f up: another agent holds its lock now. Nothing more is uploaded or recorded for
+// it; its queued files are dropped as they come up.
+func (s *session) stopFolder(f *folder, err error) {
+	err = fmt.Errorf("folder %s: %w; this agent stopped working on it", f.Path, err)
+	if f.stopped.CompareAndSwap(nil, &err) {
+		s.a.log.Error().Err(err).Str("folder", f.Path).Msg("another mediasync took this folder's manifest lock; the folder is left to it")
+		s.a.emit(Event{Kind: EventRefused, Folder: f.Path, Err: err})
+	}
 }
 
 // Status of a running agent: see status.go. Errors of the session's parts are never fatal to it.

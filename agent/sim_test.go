@@ -268,7 +268,7 @@ func TestSimAccountRefusalPauses(t *testing.T) {
 		time.Sleep(10 * time.Minute) // pauses of 1 minute and more, one probe each
 		synctest.Wait()
 		logs := s.logs.String()
-		if c := strings.Count(logs, "credentials rejected"); c != 1 {
+		if c := strings.Count(logs, "X refuses the account; all uploads paused"); c != 1 {
 			t.Errorf("credentials error logged %d times, want once:\n%s", c, logs)
 		}
 		if got := st.badRequests.Load(); got < 2 || got > 11 {

@@ -70,6 +70,13 @@ func HashFile(ctx context.Context, r io.ReaderAt, size, chunkSize int64) (Sums, 
 	return s, nil
 }
 
+// HashFile is the package's [HashFile] at the client's segment size
+// (Options.ChunkSize): the Sums an upload of r by c verifies without hashing
+// again.
+func (c *Client) HashFile(ctx context.Context, r io.ReaderAt, size int64) (Sums, error) {
+	return HashFile(ctx, r, size, c.opts.ChunkSize)
+}
+
 // changed is the error of bytes that are no longer those recorded.
 func changed(name, what string) error {
 	return fmt.Errorf("upload %s: %w: the file changed while uploading (%s)", name, ErrSource, what)

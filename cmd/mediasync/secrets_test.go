@@ -304,7 +304,7 @@ func secretCLI(t *testing.T, exe, cfg, folder string, ok bool, add func(name, te
 			done = err == nil && m.Files["dropped.png"].State == manifest.Uploaded
 		} else {
 			b, _ := os.ReadFile(logPath)
-			done = strings.Contains(string(b), "credentials rejected by the API; all uploads paused")
+			done = strings.Contains(string(b), "X refuses the account; all uploads paused")
 		}
 		if !done && (p.exited() || time.Now().After(deadline)) {
 			t.Fatalf("run (credentials ok: %v): neither uploaded nor paused; log:\n%s", ok, tail(logPath, 30))

@@ -12,6 +12,7 @@ import (
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
 )
@@ -170,6 +171,7 @@ func agentOptions(cfg *config.Config) agent.Options {
 			MoveTo:              f.MoveDir(),
 			Manifest:            f.Manifest,
 			RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
+			OnUpload:            hook.Spec{Command: f.OnUpload.Command, Timeout: f.OnUpload.Timeout.D(), Env: f.OnUpload.Env},
 		})
 	}
 	return o

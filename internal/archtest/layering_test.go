@@ -13,7 +13,7 @@ const module = "github.com/mediasync/mediasync"
 // allowed lists, for each top-level package, the project packages its non-test code may import.
 // Subpackages count as their parent (emulator/emulatortest is test support and may use emulator).
 var allowed = map[string][]string{
-	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal"},
+	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal", "hook"},
 	"watcher":  {},
 	"uploader": {},
 	"manifest": {},
@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"auth":     {"internal"},
 	"fit":      {},
 	"internal": {},
-	"cmd":      {"agent", "auth", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics", "web"},
+	"cmd":      {"agent", "auth", "config", "emulator", "uploader", "manifest", "watcher", "alttext", "internal", "metrics", "web", "hook", "notify", "fit"},
 	"metrics":  {"agent"},
 	// web defines the Backend it needs; cmd adapts the agent to it, so web never imports agent.
 	"web":      {"manifest"},
