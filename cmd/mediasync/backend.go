@@ -300,12 +300,15 @@ func (b *backend) RetryFailed(ctx context.Context, folder string) (int, error) {
 	return n, b.agentErr(folder, err)
 }
 
-// RetryHooks runs the failed on_upload hooks of folder ("" = all) again.
+// RetryHooks runs the failed on_upload hooks of folder ("" = all) again: they are queued to the
+// running agent's hook workers, with a fresh set of attempts.
 func (b *backend) RetryHooks(ctx context.Context, folder string) (int, error) {
-	if _, err := b.agent(); err != nil {
+	ag, err := b.agent()
+	if err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("%w: hooks are not configured", web.ErrInvalid)
+	n, err := ag.RetryHooks(ctx, folder)
+	return n, b.agentErr(folder, err)
 }
 
 // agentErr maps the agent's request errors to the API's.

@@ -16,6 +16,7 @@ import (
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
+	"github.com/mediasync/mediasync/hook"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
@@ -37,6 +38,12 @@ type liveAgent struct {
 // Folders whose manifest is held by another store are refused, as with a second agent.
 func startLiveAgent(t testing.TB, folders ...string) *liveAgent {
 	t.Helper()
+	return startLiveAgentWith(t, nil, folders...)
+}
+
+// startLiveAgentWith is startLiveAgent with configure applied to the agent's options.
+func startLiveAgentWith(t testing.TB, configure func(*agent.Options), folders ...string) *liveAgent {
+	t.Helper()
 	srv := emulatortest.NewServer(t, emulator.Options{})
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	up := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL, MaxBackoff: 200 * time.Millisecond,
@@ -45,6 +52,9 @@ func startLiveAgent(t testing.TB, folders ...string) *liveAgent {
 	opts := agent.Options{Workers: 2, RetryBase: time.Hour, AuthRetry: 100 * time.Millisecond, Observer: b}
 	for _, f := range folders {
 		opts.Folders = append(opts.Folders, agent.Folder{Path: f, Recursive: true, AltText: "none"})
+	}
+	if configure != nil {
+		configure(&opts)
 	}
 	ag, err := agent.New(up, opts, log)
 	if err != nil {
@@ -203,8 +213,63 @@ func TestBackendStatusAndRetry(t *testing.T) {
 	if n, err := la.b.RetryFailed(ctx, ""); n != 0 || err != nil {
 		t.Errorf("RetryFailed with nothing failed = %d, %v", n, err)
 	}
-	if _, err := la.b.RetryHooks(ctx, dir); !errors.Is(err, web.ErrInvalid) {
-		t.Errorf("RetryHooks without hooks = %v, want ErrInvalid", err)
+	if n, err := la.b.RetryHooks(ctx, dir); n != 0 || err != nil {
+		t.Errorf("RetryHooks without hooks = %d, %v; want 0", n, err)
+	}
+	if _, err := la.b.RetryHooks(ctx, "/elsewhere"); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("RetryHooks of an unknown folder = %v, want ErrNotFound", err)
+	}
+}
+
+// TestBackendRetryHooks: an upload whose on_upload command failed for good is listed under Hooks
+// from the manifest at start; RetryHooks runs the command again and the list empties.
+func TestBackendRetryHooks(t *testing.T) {
+	dir := t.TempDir()
+	data := mediagen.JPEG(40, 30, 9)
+	path := filepath.Join(dir, "posted.jpg")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	st, err := manifest.Open(manifest.DefaultPath(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := manifest.Entry{State: manifest.Uploaded, MediaIDString: "1900000000000000001", MediaKey: "3_1900000000000000001",
+		UploadedAt: now, ExpiresAt: now.Add(24 * time.Hour), UpdatedAt: now, Size: fi.Size(), MTime: fi.ModTime(), SHA256: sha256Hex(data),
+		MediaType: "image/jpeg", MediaCategory: "tweet_image", Attempts: 1,
+		Hook: &manifest.HookState{State: manifest.HookFailed, Attempts: 5, LastError: "exit status 7: curl: (7) Failed to connect"}}
+	if err := st.Put("posted.jpg", e); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ran := filepath.Join(t.TempDir(), "ran")
+	la := startLiveAgentWith(t, func(o *agent.Options) {
+		o.Folders[0].OnUpload = hook.Spec{Command: []string{"/bin/sh", "-c", `echo "$MEDIASYNC_REL" >> "$0"`, ran}}
+	}, dir)
+	ctx := context.Background()
+	_, f := la.status(t)
+	if f.Hooks.Total != 1 || f.Hooks.Items[0].Rel != "posted.jpg" || !strings.Contains(f.Hooks.Items[0].Reason, "Failed to connect") {
+		t.Fatalf("hooks at start = %+v, want posted.jpg with its error", f.Hooks)
+	}
+	if n, err := la.b.RetryHooks(ctx, ""); n != 1 || err != nil {
+		t.Fatalf("RetryHooks = %d, %v; want 1", n, err)
+	}
+	until(t, "the hook ran", func() bool {
+		m, err := la.ag.Entries(dir)
+		return err == nil && m["posted.jpg"].Hook != nil && m["posted.jpg"].Hook.State == manifest.HookDone
+	})
+	if _, f := la.status(t); f.Hooks.Total != 0 {
+		t.Errorf("hooks after the retry = %+v, want none", f.Hooks)
+	}
+	if b, _ := os.ReadFile(ran); strings.TrimSpace(string(b)) != "posted.jpg" {
+		t.Errorf("the hook wrote %q, want posted.jpg", b)
 	}
 }
 
