@@ -22,8 +22,9 @@ func (a *app) explainCmd() *cobra.Command {
 		Long: `For each FILE, say what mediasync makes of it and why: outside every folder, ignored (by which
 rule), not a media file the folder considers, not a regular file, settling, waiting, uploading (n of m
 segments), uploaded (and until when), expired, changed since its upload, removed, skipped, failed for
-good, or failed and retried later — with the reason and what to do. It reads the configuration and
-the manifests; it never changes anything. --json prints one object per file.`,
+good, or failed and retried later — with the reason and what to do. While 'mediasync run' runs, it
+asks the agent (which also knows what is queued and in flight); otherwise it reads the configuration
+and the manifests. It never changes anything. --json prints one object per file.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("explain needs at least one FILE")}
@@ -35,8 +36,11 @@ the manifests; it never changes anything. --json prints one object per file.`,
 			if err != nil {
 				return err
 			}
+			// A running agent of the file's folder answers, live (cmd_handoff.go).
+			live := newAgents()
+			defer live.close()
 			for _, p := range args {
-				ex := agent.Explain(opts, p)
+				ex := explainOne(cmd.Context(), live, opts, p)
 				if asJSON {
 					b, err := json.Marshal(explainJSON(ex))
 					if err != nil {

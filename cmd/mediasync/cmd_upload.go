@@ -47,8 +47,11 @@ func (a *app) uploadCmd() *cobra.Command {
 		Short: "Upload the named files now, without watching",
 		Long: `Upload the named files now. A file inside a configured folder is recorded in that folder's
 manifest (and is not uploaded again if the manifest already has it, unchanged); any other file is
-uploaded and printed only. One line per file on stdout (one JSON object per line with --json); a
-progress bar per file on a terminal. Exits 0 when every file is uploaded, 1 otherwise.`,
+uploaded and printed only. While 'mediasync run' runs, the files of its folders are handed to it
+(through the control socket in the manifest's directory): it uploads them at once, ahead of its
+queue, and this command prints the outcome as it would have. One line per file on stdout (one JSON
+object per line with --json); a progress bar per file on a terminal. Exits 0 when every file is
+uploaded, 1 otherwise.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("upload needs at least one FILE")}
@@ -74,7 +77,10 @@ progress bar per file on a terminal. Exits 0 when every file is uploaded, 1 othe
 			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			u := &fileUploader{app: a, cfg: cfg, up: up, category: category, altText: altText, json: asJSON}
-			if err := u.openAgent(args, log); err != nil {
+			// Files of folders a running agent holds go to it (cmd_handoff.go); the others are done here.
+			live := newAgents()
+			defer live.close()
+			if err := u.openAgent(u.handOff(ctx, live, args), log); err != nil {
 				return err
 			}
 			defer func() {
@@ -117,6 +123,9 @@ type fileUploader struct {
 	refused           map[string]error // configured folders that could not be opened (locked by run, corrupt)
 	category, altText string
 	json              bool
+	// remote holds, for the files of folders a running agent holds, its client (or why it cannot
+	// be used).
+	remote map[string]remoteAgent
 }
 
 // openAgent opens, when some files lie in configured folders, an agent for those folders only, so
@@ -165,6 +174,9 @@ func (u *fileUploader) refusedFolder(path string) error {
 }
 
 func (u *fileUploader) upload(ctx context.Context, path string) (uploadLine, error) {
+	if r, ok := u.remote[path]; ok {
+		return u.uploadVia(ctx, r, path)
+	}
 	bar := u.app.newBar(path)
 	defer bar.finish()
 	if err := u.refusedFolder(path); err != nil {

@@ -114,6 +114,7 @@ Try it with nothing to set up:  mediasync demo`,
 	root.AddCommand(
 		a.runCmd(),
 		a.uploadCmd(),
+		a.retryCmd(),
 		a.statusCmd(),
 		a.getCmd(),
 		a.explainCmd(),
