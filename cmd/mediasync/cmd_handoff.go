@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/mediasync/mediasync/agent"
@@ -54,6 +55,22 @@ func (g *agents) of(ctx context.Context, manifestPath string) (*web.Client, erro
 	}
 	g.clients[sock], g.errs[sock] = c, err
 	return c, err
+}
+
+// running returns the clients of the running agents found so far, by socket path.
+func (g *agents) running() []*web.Client {
+	paths := make([]string, 0, len(g.clients))
+	for p, c := range g.clients {
+		if c != nil && g.errs[p] == nil {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	out := make([]*web.Client, len(paths))
+	for i, p := range paths {
+		out[i] = g.clients[p]
+	}
+	return out
 }
 
 // close closes the clients' idle connections.

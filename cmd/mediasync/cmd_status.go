@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,19 +23,28 @@ type folderStatus struct {
 	Path        string                    `json:"path"`
 	Manifest    string                    `json:"manifest"`
 	Error       string                    `json:"error,omitempty"`
-	Counts      map[manifest.State]int    `json:"counts"`
+	Counts      map[manifest.State]int    `json:"counts"` // "uploaded" counts valid ids only, "expired" the others
 	Files       map[string]manifest.Entry `json:"files"`
 	NotUploaded []string                  `json:"not_uploaded"` // on disk, not (or not in this version) in the manifest
+	Live        *liveStatus               `json:"live,omitempty"`   // the running agent's view; absent when none runs
 }
 
 func (a *app) statusCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON, summary bool
+		state           string
+	)
 	cmd := &cobra.Command{
 		Use:   "status [FOLDER]",
 		Short: "Show what has been uploaded, per folder",
 		Long: `For every configured folder (or just FOLDER), list the manifest entries (file, state,
-media_id_string, time until the media id expires), the counts per state, and the files on disk that
-are not uploaded yet. It only reads: it never blocks a running agent. --json for scripts.`,
+media_id_string, time until the media id expires; the whole reason of each failed or skipped file on
+the line below it), the counts per state (uploaded ids that expired counted apart), and the files on
+disk that are not uploaded yet. While 'mediasync run' runs, it also shows what the agent is doing:
+paused and why, each upload in flight with its percent, a folder it does not watch or cannot save.
+--state STATE lists only the files in STATE (uploaded, expired, processing, uploading, pending, failed,
+skipped); --summary prints the counts only. It only reads: it never blocks a running agent. --json
+for scripts (with "live" when an agent runs).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageError{fmt.Errorf("status takes at most one FOLDER")}
@@ -45,14 +52,21 @@ are not uploaded yet. It only reads: it never blocks a running agent. --json for
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkStateFlag(state); err != nil {
+				return err
+			}
 			folders, ignore, err := a.statusFolders(args)
 			if err != nil {
 				return err
 			}
+			live := newAgents() // the running agent of each folder, if any (cmd_status_live.go)
+			defer live.close()
+			a.probeAgents(cmd.Context(), live, folders)
 			var out []folderStatus
 			failed := false
 			for _, f := range folders {
 				st := readStatus(f, ignore)
+				st.Live = liveOf(cmd.Context(), live, f)
 				failed = failed || st.Error != ""
 				out = append(out, st)
 			}
@@ -63,7 +77,7 @@ are not uploaded yet. It only reads: it never blocks a running agent. --json for
 					return err
 				}
 			} else {
-				a.printStatus(out)
+				a.printStatus(out, state, summary)
 			}
 			if failed {
 				return &exitError{code: exitFailure, silent: true, err: errors.New("a manifest could not be read")}
@@ -72,6 +86,8 @@ are not uploaded yet. It only reads: it never blocks a running agent. --json for
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&state, "state", "", "list only the files in this state: "+strings.Join(statusStates, ", "))
+	cmd.Flags().BoolVar(&summary, "summary", false, "print the counts only, no file list")
 	return cmd
 }
 
@@ -119,9 +135,7 @@ func readStatus(f config.Folder, ignore []string) folderStatus {
 	default:
 		st.Files = m.Files
 	}
-	for _, e := range st.Files {
-		st.Counts[e.State]++
-	}
+	st.Counts = countStates(st.Files, time.Now())
 	match, err := agent.Matcher(f.Include, f.Exclude)
 	if err != nil {
 		st.Error = err.Error()
@@ -172,39 +186,24 @@ func notUploaded(f config.Folder, files map[string]manifest.Entry, match func(st
 	return out
 }
 
-func (a *app) printStatus(folders []folderStatus) {
+func (a *app) printStatus(folders []folderStatus, state string, summary bool) {
 	now := time.Now()
 	for i, f := range folders {
 		if i > 0 {
 			fmt.Fprintln(a.stdout)
 		}
 		fmt.Fprintf(a.stdout, "%s  (manifest %s)\n", f.Path, f.Manifest)
+		printLive(a.stdout, f.Live, now)
 		if f.Error != "" {
 			fmt.Fprintf(a.stdout, "  error: %s\n", f.Error)
 			continue
 		}
-		rels := make([]string, 0, len(f.Files))
-		for rel := range f.Files {
-			rels = append(rels, rel)
-		}
-		sort.Strings(rels)
-		if len(rels) > 0 {
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  FILE\tSTATE\tMEDIA_ID\tEXPIRES IN")
-			for _, rel := range rels {
-				e := f.Files[rel]
-				state := string(e.State)
-				if e.Deleted {
-					state += " (deleted)"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", rel, state, orDash(e.MediaIDString), expiresIn(e, now))
-			}
-			tw.Flush()
+		if !summary {
+			printRows(a.stdout, f.Files, state, now)
 		}
 		var counts []string
-		for _, s := range []manifest.State{manifest.Uploaded, manifest.Processing, manifest.Uploading,
-			manifest.Pending, manifest.Failed, manifest.Skipped} {
-			if n := f.Counts[s]; n > 0 {
+		for _, s := range statusStates {
+			if n := f.Counts[manifest.State(s)]; n > 0 {
 				counts = append(counts, fmt.Sprintf("%d %s", n, s))
 			}
 		}
@@ -212,8 +211,13 @@ func (a *app) printStatus(folders []folderStatus) {
 			counts = []string{"no entries"}
 		}
 		fmt.Fprintf(a.stdout, "  %s\n", strings.Join(counts, ", "))
-		if n := len(f.NotUploaded); n > 0 {
-			fmt.Fprintf(a.stdout, "  %d file(s) not uploaded yet:\n", n)
+		if n := len(f.NotUploaded); n > 0 && state == "" {
+			fmt.Fprintf(a.stdout, "  %d file(s) not uploaded yet", n)
+			if summary {
+				fmt.Fprintln(a.stdout)
+				continue
+			}
+			fmt.Fprintln(a.stdout, ":")
 			for _, rel := range f.NotUploaded[:min(n, 20)] {
 				fmt.Fprintf(a.stdout, "    %s\n", rel)
 			}
@@ -226,13 +230,7 @@ func (a *app) printStatus(folders []folderStatus) {
 
 func expiresIn(e manifest.Entry, now time.Time) string {
 	if e.State != manifest.Uploaded || e.ExpiresAt.IsZero() {
-		if e.State == manifest.Failed && e.Error != nil {
-			return "error: " + shorten(e.Error.Message, 60)
-		}
-		if e.State == manifest.Skipped {
-			return shorten(e.Reason, 60)
-		}
-		return "-"
+		return "-" // a failed or skipped file's reason is on its own line (printRows)
 	}
 	d := e.ExpiresAt.Sub(now)
 	if d <= 0 {
@@ -246,12 +244,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(slices.Clip(r[:n-1])) + "…"
 }

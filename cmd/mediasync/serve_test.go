@@ -41,8 +41,10 @@ type runningAgent struct {
 type runOpts struct {
 	http  bool   // serve http.listen on 127.0.0.1:0
 	token string // http.token
-	// before runs after the folder and configuration exist, before the agent starts.
-	before func(folder string)
+	// sequential sends one segment at a time (upload.chunk_parallelism 1).
+	sequential bool
+	// before runs after the folder and the configuration file exist, before the agent starts.
+	before func(folder, cfg string)
 }
 
 // startRunning starts `mediasync run` and returns once its control socket answers (and, with
@@ -62,10 +64,13 @@ func startRunning(t testing.TB, o runOpts) *runningAgent {
 	if o.http {
 		ac.HTTPListen, ac.HTTPToken = freeAddr(t), o.token
 	}
+	if o.sequential {
+		ac.ChunkParallelism = "1"
+	}
 	ra := &runningAgent{t: t, exe: mediasyncExe(t), env: agentEnv(), folder: folder, srv: srv,
 		cfg: writeAgentConfig(t, filepath.Join(base, "mediasync.yaml"), ac), sock: socketPath(manifest.DefaultPath(folder))}
 	if o.before != nil {
-		o.before(folder)
+		o.before(folder, ra.cfg)
 	}
 	ra.p = startProc(t, ra.exe, filepath.Join(base, "run.log"), ra.env, "run", "--config", ra.cfg)
 	if o.http {

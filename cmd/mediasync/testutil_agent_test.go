@@ -35,6 +35,7 @@ type agentConfig struct {
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
+	ChunkParallelism string // default 3
 	// HTTPListen and HTTPToken set http.listen and http.token ("" = none).
 	HTTPListen, HTTPToken string
 }
@@ -62,8 +63,8 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	if c.TokenFile != "" {
 		fmt.Fprintf(&b, "  token_file: %q\n", c.TokenFile)
 	}
-	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: 3\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
-		def(c.ChunkSize, "1MiB"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
+	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: %s\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
+		def(c.ChunkSize, "1MiB"), def(c.ChunkParallelism, "3"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))
 	if c.Folder != "" {
 		fmt.Fprintf(&b, "folders:\n  - path: %q\n    recursive: true\n    alt_text: none\n", c.Folder)
