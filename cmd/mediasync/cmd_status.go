@@ -25,8 +25,8 @@ type folderStatus struct {
 	Error       string                    `json:"error,omitempty"`
 	Counts      map[manifest.State]int    `json:"counts"` // "uploaded" counts valid ids only, "expired" the others
 	Files       map[string]manifest.Entry `json:"files"`
-	NotUploaded []string                  `json:"not_uploaded"` // on disk, not (or not in this version) in the manifest
-	Live        *liveStatus               `json:"live,omitempty"`   // the running agent's view; absent when none runs
+	NotUploaded []string                  `json:"not_uploaded"`   // on disk, not (or not in this version) in the manifest
+	Live        *liveStatus               `json:"live,omitempty"` // the running agent's view; absent when none runs
 }
 
 func (a *app) statusCmd() *cobra.Command {

@@ -35,7 +35,7 @@ type agentConfig struct {
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
-	ChunkParallelism string // default 3
+	ChunkParallelism                 string // default 3
 	// HTTPListen and HTTPToken set http.listen and http.token ("" = none).
 	HTTPListen, HTTPToken string
 }
