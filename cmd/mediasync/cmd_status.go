@@ -23,10 +23,12 @@ type folderStatus struct {
 	Path        string                    `json:"path"`
 	Manifest    string                    `json:"manifest"`
 	Error       string                    `json:"error,omitempty"`
-	Counts      map[manifest.State]int    `json:"counts"` // "uploaded" counts valid ids only, "expired" the others
+	Counts      map[manifest.State]int    `json:"counts"` // "uploaded": valid ids only; "expired": the others
 	Files       map[string]manifest.Entry `json:"files"`
-	NotUploaded []string                  `json:"not_uploaded"`   // on disk, not (or not in this version) in the manifest
-	Live        *liveStatus               `json:"live,omitempty"` // the running agent's view; absent when none runs
+	NotUploaded []string                  `json:"not_uploaded"` // on disk, not (or not in this version) in the manifest
+
+	// Live is the running agent's view of the folder; absent when none runs (cmd_status_live.go).
+	Live *liveStatus `json:"live,omitempty"`
 }
 
 func (a *app) statusCmd() *cobra.Command {
