@@ -97,3 +97,40 @@ func benchGet(b *testing.B, name string, h http.Handler, path string) {
 		}
 	})
 }
+
+// BenchmarkIndexPut100k measures what a running agent's writes cost the index of a folder of
+// 100,000 entries: "new_upload" records an upload (newest: its place is at the end of the sorted
+// lists), "move_oldest" moves the oldest upload to the newest place (the worst case: the slices
+// shift by their whole length), "in_place" rewrites an uploaded entry without moving it (a hook's
+// outcome, a removed file).
+func BenchmarkIndexPut100k(b *testing.B) {
+	f := bigFake(100_000)
+	x := f.index[testFolder]
+	relOf := func(i int) string { return fmt.Sprintf("%04d/%02d/IMG_%06d.jpg", 2000+i%26, i%12+1, i) }
+	for _, c := range []struct {
+		name string
+		i    int // bigFake's uploaded entry i is uploaded i seconds before testNow
+		move bool
+	}{{"new_upload", 10, true}, {"move_oldest", 99_999, true}, {"in_place", 99_999, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			rel := relOf(c.i)
+			e := f.folders[testFolder][rel]
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n++
+				if c.move {
+					// Alternate between the entry's own time and the newest, so each Put moves it.
+					at := testNow.Add(-time.Duration(c.i) * time.Second)
+					if n%2 == 1 {
+						at = testNow.Add(time.Hour)
+					}
+					e.UploadedAt, e.ExpiresAt = at, at.Add(24*time.Hour)
+				} else {
+					e.Deleted = !e.Deleted
+				}
+				x.Put(rel, e)
+			}
+		})
+	}
+}

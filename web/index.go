@@ -75,12 +75,32 @@ func NewIndex(path string, entries iter.Seq2[string, manifest.Entry]) *Index {
 	return x
 }
 
-// Put records that the entry of rel is now e (added or changed).
+// Put records that the entry of rel is now e (added or changed). A change that keeps the entry's
+// place in every list (its state, media id, upload and expiry times; most writes of a running
+// agent: progress, a hook's outcome, a removed file) costs O(1); one that moves it costs a binary
+// search and a slice insert, O(n) in memory moves at worst.
 func (x *Index) Put(rel string, e manifest.Entry) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	b := briefOf(e)
+	if old, ok := x.entries[rel]; ok && old.samePlace(b) {
+		x.entries[rel] = b
+		if _, whole := x.issues[rel]; whole {
+			x.issues[rel] = e
+		}
+		return
+	}
 	x.remove(rel)
 	x.add(rel, e, true)
+}
+
+func briefOf(e manifest.Entry) brief {
+	return brief{state: e.State, mediaID: e.MediaIDString, uploaded: e.UploadedAt, expireAt: e.ExpiresAt, hookFailed: hookFailed(e)}
+}
+
+// samePlace reports whether an entry described by c sits where b's does in every list.
+func (b brief) samePlace(c brief) bool {
+	return b.state == c.state && b.mediaID == c.mediaID && b.uploaded.Equal(c.uploaded) && b.expireAt.Equal(c.expireAt) && b.hookFailed == c.hookFailed
 }
 
 // Delete records that rel has no entry any more.
@@ -129,7 +149,7 @@ func drop[T any](s []T, v T, f func(a, b T) int) []T {
 }
 
 func (x *Index) add(rel string, e manifest.Entry, sorted bool) {
-	b := brief{state: e.State, mediaID: e.MediaIDString, uploaded: e.UploadedAt, expireAt: e.ExpiresAt, hookFailed: hookFailed(e)}
+	b := briefOf(e)
 	x.entries[rel] = b
 	if b.hookFailed {
 		x.hooks = insert(x.hooks, rel, strings.Compare, sorted)

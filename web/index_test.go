@@ -62,7 +62,15 @@ func TestIndexMatchesSummarize(t *testing.T) {
 	check(0)
 	for step := 1; step <= 400; step++ {
 		rel := fmt.Sprintf("f%03d.jpg", r.IntN(350))
-		if r.IntN(5) == 0 {
+		if e, ok := ref[rel]; ok && r.IntN(4) == 0 {
+			// A write that keeps the entry's place (a removed file, another attempt, a hook's run).
+			e.Deleted, e.Attempts = !e.Deleted, e.Attempts+1
+			if e.Error != nil {
+				e.Error = &manifest.Error{Message: e.Error.Message + "!", Permanent: e.Error.Permanent}
+			}
+			ref[rel] = e
+			x.Put(rel, e)
+		} else if r.IntN(5) == 0 {
 			delete(ref, rel)
 			x.Delete(rel)
 		} else {
