@@ -18,6 +18,8 @@
 //     the work itself.
 //   - [Summarize] and [Index] compute a folder's manifest part of the status: Summarize in one
 //     pass, Index incrementally (O(limit + log n) per status).
+//   - Package webtest drives the page in headless Chromium: one scenario (issue 15) run over the
+//     fake backend here and over `mediasync run` with the emulator in cmd.
 //
 // # Live refresh: short polling of the page, not server-sent events
 //
