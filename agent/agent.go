@@ -33,6 +33,7 @@ type Folder struct {
 	Manifest            string   // "" = manifest.DefaultPath(Path)
 	RefreshBeforeExpiry time.Duration
 	OnUpload            hook.Spec // run after each upload is recorded (hooks.go); no Command = none
+	Fit                 FitPolicy // photos over X's limit or in a type it does not show (fit.go)
 }
 
 // Options configures an [Agent]. Zero values take the documented defaults.
@@ -110,6 +111,7 @@ type Agent struct {
 	refused map[string]error // the others, by path, with why
 
 	running atomic.Pointer[session] // the session of Run, while it runs
+	fitting chan struct{}           // one photo fitted at a time (memory)
 
 	mu        sync.Mutex
 	watchBase watcher.Options // what WatchOptions was given, for Explain
@@ -139,6 +141,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 		log:     log.With().Str("component", "agent").Logger(),
 		rootLog: log,
 		refused: map[string]error{},
+		fitting: make(chan struct{}, 1),
 	}
 	var errs []error
 	for _, fc := range opts.Folders {
@@ -230,6 +233,7 @@ func (a *Agent) openFolder(fc Folder) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
+	removeFitLeftovers(fc) // the lock is ours: nothing else writes beside the manifest
 	return &folder{Folder: fc, store: s, match: match}, nil
 }
 

@@ -307,7 +307,8 @@ var sections = func() map[string][]string {
 // suggest returns a hint for an unknown key: the closest known key of the
 // same mapping, or the section where that key belongs.
 func suggest(t reflect.Type, key string) string {
-	best, bestDist := "", 3
+	// At most two edits, and fewer for a short key: "foo" is not a typo of "fit".
+	best, bestDist := "", min(3, max(1, len(key)/3)+1)
 	for _, k := range keysOf(t) {
 		if dist := editDistance(strings.ToLower(key), k); dist < bestDist {
 			best, bestDist = k, dist

@@ -172,6 +172,7 @@ func agentOptions(cfg *config.Config) agent.Options {
 			Manifest:            f.Manifest,
 			RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
 			OnUpload:            hook.Spec{Command: f.OnUpload.Command, Timeout: f.OnUpload.Timeout.D(), Env: f.OnUpload.Env},
+			Fit:                 agent.FitPolicy{Auto: f.Fit == "auto", MaxEdge: f.FitMaxEdge, KeepMetadata: !f.FitStripMetadata},
 		})
 	}
 	return o
