@@ -51,7 +51,7 @@ func (c *Config) Warnings() []string {
 	if u, err := url.Parse(c.API.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		add("api.base_url", "plain http to %s: media and any bearer token travel unencrypted", u.Hostname())
 	}
-	ws = c.meta.locate(ws)
+	ws = redact(c.meta.locate(ws), c.secretValues())
 	out := make([]string, len(ws))
 	for i, w := range ws {
 		if w.Line < 0 {
