@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -91,7 +92,8 @@ func (a *app) statusFolders(args []string) ([]config.Folder, []string, error) {
 		if want == "" || a.configPath != "" {
 			return nil, nil, ferr
 		}
-		return []config.Folder{{Path: want, Recursive: true, Manifest: manifest.DefaultPath(want)}}, nil, nil
+		f, err := unconfiguredFolder(want)
+		return []config.Folder{f}, nil, err
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -105,7 +107,19 @@ func (a *app) statusFolders(args []string) ([]config.Folder, []string, error) {
 			return []config.Folder{f}, cfg.Watch.Ignore, nil
 		}
 	}
-	return []config.Folder{{Path: want, Recursive: true, Manifest: manifest.DefaultPath(want)}}, cfg.Watch.Ignore, nil
+	f, err := unconfiguredFolder(want)
+	return []config.Folder{f}, cfg.Watch.Ignore, err
+}
+
+// unconfiguredFolder returns a folder that is not configured but holds a manifest in the default
+// place (an agent ran there with another configuration); with no manifest it is a usage error
+// (exit 2): a typo must not read as "nothing uploaded".
+func unconfiguredFolder(dir string) (config.Folder, error) {
+	f := config.Folder{Path: dir, Recursive: true, Manifest: manifest.DefaultPath(dir)}
+	if _, err := os.Stat(f.Manifest); errors.Is(err, fs.ErrNotExist) {
+		return f, usageError{fmt.Errorf("%s: not a configured folder, and no manifest there (%s)", printable(dir), printable(f.Manifest))}
+	}
+	return f, nil
 }
 
 func readStatus(f config.Folder, ignore []string) folderStatus {
