@@ -13,7 +13,7 @@ const module = "github.com/mediasync/mediasync"
 // allowed lists, for each top-level package, the project packages its non-test code may import.
 // Subpackages count as their parent (emulator/emulatortest is test support and may use emulator).
 var allowed = map[string][]string{
-	"agent":    {"watcher", "uploader", "manifest", "alttext"},
+	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal"},
 	"watcher":  {},
 	"uploader": {},
 	"manifest": {},
