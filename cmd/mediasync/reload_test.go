@@ -170,3 +170,33 @@ func TestReloadInvalidKeepsRunning(t *testing.T) {
 		})
 	}
 }
+
+// SIGHUP during run --once is logged and ignored, never the default death: the run goes on (here
+// until SIGTERM, the emulator's processing of the GIF taking an hour).
+func TestOnceIgnoresSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent as a subprocess")
+	}
+	srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{ProcessingTime: time.Hour}})
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "a")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeViaRename(filepath.Join(folder, "held.gif"), mediagen.GIF(40, 30, 4, 1)); err != nil {
+		t.Fatal(err)
+	}
+	creds := srv.Creds
+	creds.BearerToken = ""
+	cfg := writeAgentConfig(t, filepath.Join(dir, "mediasync.yaml"), agentConfig{BaseURL: srv.URL, Creds: creds, Folder: folder})
+	logPath := filepath.Join(dir, "run.log")
+	p := startProc(t, mediasyncExe(t), logPath, agentEnv(), "run", "--once", "--config", cfg)
+	waitUntil(t, p, "the one-shot scan", logHas(logPath, `"message":"one-shot scan done"`))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, p, "the SIGHUP logged", logHas(logPath, "SIGHUP ignored"))
+	if code := p.stop(t, syscall.SIGTERM, time.Minute); code != exitInterrupted {
+		t.Errorf("exit code %d after SIGTERM, want %d; log:\n%s", code, exitInterrupted, tail(logPath, 20))
+	}
+}
