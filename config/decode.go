@@ -417,6 +417,10 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			d.add(n.Line, path, "%s not set (set it, or write ${%s:-default})", unsetList(x.unset), x.unset[0])
 			return
 		}
+		// A credential with an unset part is left empty, never half-filled: its MEDIASYNC_*
+		// variable may fill it, else Missing names the unset reference.
+		v.SetString("")
+		return
 	}
 	if secret && x.value != "" {
 		d.meta.secrets = append(d.meta.secrets, x.value)

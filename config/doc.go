@@ -40,7 +40,8 @@
 // "$" not followed by "{" is kept as is. Expansion happens before the value
 // is parsed, so "workers: ${WORKERS:-2}" works. A ${VAR} without a default
 // whose VAR is not set is a problem ("FILE:LINE: key: ${VAR} is not set"),
-// except in a credential: after expansion every empty credential is filled
+// except in a credential, which is then left empty (never half-filled):
+// after expansion every empty credential is filled
 // from MEDIASYNC_CONSUMER_KEY, MEDIASYNC_CONSUMER_SECRET,
 // MEDIASYNC_ACCESS_TOKEN, MEDIASYNC_ACCESS_TOKEN_SECRET or
 // MEDIASYNC_BEARER_TOKEN, and [Credentials.Missing] names what is still

@@ -79,6 +79,17 @@ func TestUnsetVariable(t *testing.T) {
 	if got := cfg.Credentials.Missing(cfg.API.Version, cfg.API.Auth); !slices.Equal(got, want) {
 		t.Errorf("Missing() = %q, want %q", got, want)
 	}
+	// A credential with an unset part is empty, not half a secret.
+	cfg, err = Load(writeConfig(t, "credentials:\n  access_token: ${MEDIASYNC_TEST_AT}-${MEDIASYNC_TEST_NOPE}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Credentials.AccessToken.Reveal(); got != "" {
+		t.Errorf("access_token = %q, want empty", got)
+	}
+	if got := cfg.Credentials.Missing(cfg.API.Version, cfg.API.Auth); !slices.Contains(got, "access_token (${MEDIASYNC_TEST_NOPE} is not set; or set MEDIASYNC_ACCESS_TOKEN)") {
+		t.Errorf("Missing() = %q, want it to name ${MEDIASYNC_TEST_NOPE}", got)
+	}
 }
 
 // No problem or warning quotes a value that came from a secret variable or a credential key, even
