@@ -282,19 +282,7 @@ func (a *Agent) WatchOptions(base watcher.Options) watcher.Options {
 	o.Roots = nil
 	o.Skip = a.known
 	for _, f := range a.folders {
-		r := watcher.Root{Path: f.Path, Recursive: f.Recursive, Match: f.match}
-		if d := filepath.Dir(f.Manifest); !isUnder(d, filepath.Join(f.Path, ".mediasync")) {
-			r.Exclude = append(r.Exclude, f.Manifest, manifest.LockPath(f.Manifest), manifest.JournalPath(f.Manifest))
-		}
-		if f.MoveTo != "" && isUnder(f.MoveTo, f.Path) {
-			r.Exclude = append(r.Exclude, f.MoveTo)
-		}
-		for _, g := range a.opts.Folders { // a configured folder inside this one is its own
-			if g.Path != f.Path && isUnder(g.Path, f.Path) {
-				r.Exclude = append(r.Exclude, g.Path)
-			}
-		}
-		o.Roots = append(o.Roots, r)
+		o.Roots = append(o.Roots, root(f.Folder, f.match, a.opts.Folders))
 	}
 	return o
 }

@@ -35,21 +35,23 @@
 //
 // # Environment
 //
-// Any scalar value may use ${VAR} (an unset VAR gives "") and
-// ${VAR:-default} (default when VAR is unset or empty); "$${" is a literal
-// "${", and a "$" not followed by "{" is kept as is. Expansion happens
-// before the value is parsed, so "workers: ${WORKERS:-2}" works. After
-// expansion, every empty credential is filled from MEDIASYNC_CONSUMER_KEY,
-// MEDIASYNC_CONSUMER_SECRET, MEDIASYNC_ACCESS_TOKEN,
-// MEDIASYNC_ACCESS_TOKEN_SECRET, MEDIASYNC_BEARER_TOKEN, MEDIASYNC_CLIENT_ID
-// or MEDIASYNC_CLIENT_SECRET, and an empty http.token from MEDIASYNC_HTTP_TOKEN.
-// With api.auth oauth2 a bearer_token, when set,
-// wins; otherwise client_id names the OAuth 2.0 client whose grant
-// `mediasync auth login` stores in credentials.token_file (resolved by
-// Validate: "" = <user config dir>/mediasync/token.json, relative = beside
-// the config file).
-// [Credentials.Missing] names what is still missing, including unset
-// variables the file referenced.
+// Any scalar value may use ${VAR} and ${VAR:-default} (default when VAR is
+// unset or empty; ${VAR:-} is empty then); "$${" is a literal "${", and a
+// "$" not followed by "{" is kept as is. Expansion happens before the value
+// is parsed, so "workers: ${WORKERS:-2}" works. A ${VAR} without a default
+// whose VAR is not set is a problem ("FILE:LINE: key: ${VAR} is not set"),
+// except in a credential, which is then left empty (never half-filled):
+// after expansion every empty credential is filled
+// from MEDIASYNC_CONSUMER_KEY, MEDIASYNC_CONSUMER_SECRET,
+// MEDIASYNC_ACCESS_TOKEN, MEDIASYNC_ACCESS_TOKEN_SECRET,
+// MEDIASYNC_BEARER_TOKEN, MEDIASYNC_CLIENT_ID or MEDIASYNC_CLIENT_SECRET (and
+// an empty http.token from MEDIASYNC_HTTP_TOKEN), and [Credentials.Missing]
+// names what is still missing, with the unset variable the file referenced,
+// for the commands that need it (so status and get work on a machine without
+// credentials). With api.auth oauth2 a bearer_token, when set, wins;
+// otherwise client_id names the OAuth 2.0 client whose grant `mediasync auth
+// login` stores in credentials.token_file (resolved by Validate: "" = <user
+// config dir>/mediasync/token.json, relative = beside the config file).
 //
 // # Folders
 //
@@ -96,8 +98,11 @@
 // # Secrets
 //
 // [Secret] redacts itself in fmt, JSON, text, YAML and zerolog output. No
-// error or warning of this package contains a credential's value. Notify
-// URLs and header values are Secrets too.
+// error or warning of this package quotes a credential's value, nor a value
+// that came from a secret variable (a MEDIASYNC_* credential variable, or
+// one whose name holds SECRET, TOKEN, PASSWORD, KEY, AUTH, ...), wherever
+// it was put: "[redacted]" stands in its place. Notify URLs and header
+// values are Secrets too.
 // [Config.Warnings] flags a file that holds a credential (or a header value
 // other than "Bearer ${VAR}" and the like) and is accessible by group or
 // others.

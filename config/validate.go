@@ -30,7 +30,7 @@ import (
 // [Credentials.Missing]); only that none has surrounding whitespace or a
 // control character, a copy-paste slip X would answer with an opaque 401.
 func (c *Config) Validate() error {
-	return joinProblems(c.meta.locate(c.validate()))
+	return joinProblems(redact(c.meta.locate(c.validate()), c.secretValues()))
 }
 
 type checker struct{ probs []*Problem }

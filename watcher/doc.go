@@ -31,8 +31,9 @@
 //     a file that is emitted under its own path. Each is logged once at debug
 //     level, saying whether its target lies inside the root. Only the root
 //     itself may be a symlink. FIFOs, sockets and devices are skipped.
-//   - A permission error (or another read error) on a path is logged once and
-//     is not fatal; the path is tried again on later scans.
+//   - A permission error (or another read error, such as a path longer than
+//     the system allows) on a path is logged once and is not fatal; the path
+//     is tried again on later scans.
 //   - A file seen and then removed or renamed away is sent with Removed set
 //     (its last size and mtime), whether it had been emitted, was still
 //     settling, or was known through Skip. A directory removed or renamed
@@ -71,7 +72,9 @@
 // # Channels and cancellation
 //
 // [Scan] is the one-shot form for mediasync run --once: one listing, one
-// settle period, and the ready and still-changing files as slices.
+// settle period, and the ready and still-changing files as slices. [List]
+// is one listing by the same rules and nothing more (mediasync status): every
+// file with its size and mtime, and what could not be read as errors.
 //
 // Run never closes the output channel: the caller owns it. Every send
 // selects on ctx.Done(). Ready files queue inside Run while the caller is
