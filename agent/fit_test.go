@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/mediasync/mediasync/agent"
+	"github.com/mediasync/mediasync/emulator"
+	"github.com/mediasync/mediasync/fit"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
@@ -92,4 +95,55 @@ func TestSimFit(t *testing.T) {
 			t.Errorf("Explain(big.png) = %q; want it to say a fitted copy was uploaded", ex.Why)
 		}
 	})
+}
+
+// TestFitBurst is issue 13's "done when": a burst of photographers' exports — JPEGs of 17 to 45 MB,
+// a TIFF and small files — ends with every photo uploaded, fitted where needed, and X holding
+// exactly the bytes the manifest records. By default it runs one 6.7 MB JPEG; MEDIASYNC_FIT_BURST=1
+// runs the full sizes (minutes on two cores).
+func TestFitBurst(t *testing.T) {
+	sizes := [][2]int{{2400, 1800}} // ~6.7 MB of noise at quality 98 (about 1.6 bytes a pixel)
+	if os.Getenv("MEDIASYNC_FIT_BURST") != "" {
+		sizes = [][2]int{{3800, 2900}, {4800, 3600}, {6000, 4600}} // ~17, ~27 and ~43 MB
+	}
+	h := newHarness(t, emulator.Faults{})
+	opts := h.options()
+	opts.Folders[0].Fit = agent.FitPolicy{Auto: true}
+	files := map[string][]byte{
+		"scan.tif":  tiffImage(640, 480),
+		"small.jpg": mediagen.JPEG(320, 240, 1),
+		"small.png": mediagen.PNG(64, 64, 2),
+	}
+	for i, d := range sizes {
+		files[fmt.Sprintf("export-%d.jpg", i)] = mediagen.NoiseJPEG(d[0], d[1], 98, int64(i))
+	}
+	start := time.Now()
+	h.start(opts)
+	for rel, data := range files {
+		h.write(rel, data)
+	}
+	rels := make([]string, 0, len(files))
+	for rel := range files {
+		rels = append(rels, rel)
+	}
+	m := h.waitFor(manifest.Uploaded, rels...)
+	t.Logf("%d files uploaded in %v", len(files), time.Since(start).Round(time.Millisecond))
+	for rel, data := range files {
+		e := m.Files[rel]
+		if e.SHA256 != sum(data) {
+			t.Errorf("%s: the entry does not record the original's sha256", rel)
+		}
+		want := e.SHA256
+		big := len(data) > uploader.MaxImageSize || strings.HasSuffix(rel, ".tif")
+		if big != (e.Fitted != nil) {
+			t.Errorf("%s (%d bytes): fitted = %+v", rel, len(data), e.Fitted)
+		}
+		if e.Fitted != nil {
+			want = e.Fitted.SHA256
+			t.Logf("%s: %s → %d×%d %s", rel, fit.HumanBytes(int64(len(data))), e.Fitted.Width, e.Fitted.Height, fit.HumanBytes(e.Fitted.Bytes))
+		}
+		if mi, ok := h.srv.MediaByID(e.MediaIDString); !ok || mi.SHA256 != want {
+			t.Errorf("%s: X holds %q, the manifest records %q", rel, mi.SHA256, want)
+		}
+	}
 }

@@ -47,6 +47,22 @@ func JPEG(w, h int, seed int64) []byte {
 	return buf.Bytes()
 }
 
+// NoiseJPEG returns a w×h baseline JPEG of full-range random pixels at the given quality: the
+// worst case for compression (about 1.2 bytes a pixel at quality 95, 1.6 at 98, with Go's 4:2:0
+// encoder), so a large file, like a camera's full-resolution export, takes few pixels to make.
+func NoiseJPEG(w, h, quality int, seed int64) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	fill(newRand(seed), img.Pix)
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		panic(fmt.Sprintf("mediagen: encode jpeg: %v", err))
+	}
+	return buf.Bytes()
+}
+
 // PNG returns a w×h PNG of random non-opaque pixels. It is stored as 8-bit RGBA and does not
 // compress, so the file is a little over 4·w·h bytes (600×600 ≈ 1.4 MB).
 func PNG(w, h int, seed int64) []byte {
