@@ -16,7 +16,7 @@ var allowed = map[string][]string{
 	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal", "hook", "fit"},
 	"watcher":  {},
 	"uploader": {},
-	"manifest": {},
+	"manifest": {"internal"},
 	"config":   {"uploader"}, // X's limits live in the uploader (one home per fact)
 	"emulator": {},
 	"alttext":  {},
