@@ -16,7 +16,7 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
-	"github.com/mediasync/mediasync/internal/testlog"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -47,7 +47,7 @@ func TestFullDiskRetried(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{})
 	up := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL})
 	dir := t.TempDir()
-	var logs testlog.Buffer
+	var logs testsupport.Buffer
 	a, err := New(up, Options{Folders: []Folder{{Path: dir, Recursive: true}}}, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestParkedFolderDoesNotStallOthers(t *testing.T) {
 		srv := emulatortest.NewInMemory(t, emulator.Options{})
 		up := uploader.New(srv.InMemoryOAuth1Client(), uploader.Options{BaseURL: srv.URL})
 		full, ok := t.TempDir(), t.TempDir()
-		var logs testlog.Buffer
+		var logs testsupport.Buffer
 		a, err := New(up, Options{Workers: 1, Folders: []Folder{{Path: full}, {Path: ok}}}, zerolog.New(&logs))
 		if err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
-	"github.com/mediasync/mediasync/internal/testlog"
+	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 const testClientID = "test-client-id"
@@ -23,7 +23,7 @@ type env struct {
 	emu  *emulatortest.Server
 	cfg  auth.Config
 	path string
-	logs *testlog.Buffer
+	logs *testsupport.Buffer
 	log  zerolog.Logger
 }
 
@@ -41,7 +41,7 @@ func freePort(t *testing.T) int {
 func newEnv(t *testing.T, lifetime time.Duration, secret string) *env {
 	t.Helper()
 	redirect := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/callback"
-	logs := &testlog.Buffer{}
+	logs := &testsupport.Buffer{}
 	emu := emulatortest.NewServer(t, emulator.Options{
 		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
 		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands

@@ -13,7 +13,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/mediasync/mediasync/internal/mediagen"
-	"github.com/mediasync/mediasync/internal/testlog"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/rs/zerolog"
 )
 
@@ -21,7 +21,7 @@ import (
 type harness struct {
 	w      *Watcher
 	out    chan File
-	log    *testlog.Buffer
+	log    *testsupport.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -31,7 +31,7 @@ type harness struct {
 // the bubble.
 func start(t *testing.T, opts Options, setup func(w *Watcher)) *harness {
 	t.Helper()
-	buf := &testlog.Buffer{}
+	buf := &testsupport.Buffer{}
 	log := zerolog.New(buf).Level(zerolog.DebugLevel)
 	w, err := New(opts, log)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/rs/zerolog"
 )
 
@@ -104,7 +105,7 @@ func TestListMatchesScan(t *testing.T) {
 func TestListReportsUnreadable(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "ok.jpg"), 10)
-	long := makeLongPath(t, root)
+	long := testsupport.LongPath(t, root)
 	missing := filepath.Join(t.TempDir(), "gone")
 	got, err := List(t.Context(), Options{Roots: []Root{{Path: root, Recursive: true}, {Path: missing, Recursive: true}}})
 	if !equalKeys(keysOf(got), []string{"ready:" + filepath.Join(root, "ok.jpg")}) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -39,7 +40,7 @@ func TestStatusListing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	long := makeLongPath(t, photos)
+	long := testsupport.LongPath(t, photos)
 	longRel, _ := relTo(photos, long)
 	fake := "evil\n  fake.jpg  uploaded  1912475018862166016  23h00m"
 	m := map[string]any{"version": 1, "folder": photos, "updated_at": mtime, "files": map[string]manifest.Entry{

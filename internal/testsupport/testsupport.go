@@ -1,6 +1,8 @@
-// Package testlog is test support: a log sink that the goroutines of the code under test write to
-// while the test reads it. Only tests import it.
-package testlog
+// Package testsupport holds what several packages' tests share (only tests import it): a log
+// sink that the goroutines of the code under test write to while the test reads it ([Buffer]),
+// and a file whose path is longer than the system allows ([LongPath]). MP4 and image builders live
+// in internal/mediagen.
+package testsupport
 
 import (
 	"bytes"
