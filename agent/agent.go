@@ -33,6 +33,7 @@ type Folder struct {
 	Manifest            string   // "" = manifest.DefaultPath(Path)
 	RefreshBeforeExpiry time.Duration
 	OnUpload            hook.Spec // run after each upload is recorded (hooks.go); no Command = none
+	Fit                 FitPolicy // photos over X's limit or in a type it does not show (fit.go)
 }
 
 // Options configures an [Agent]. Zero values take the documented defaults.
@@ -110,6 +111,7 @@ type Agent struct {
 	refused map[string]error // the others, by path, with why
 
 	running atomic.Pointer[session] // the session of Run, while it runs
+	fitting chan struct{}           // one photo fitted at a time (memory)
 
 	mu        sync.Mutex
 	watchBase watcher.Options // what WatchOptions was given, for Explain
@@ -139,6 +141,7 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 		log:     log.With().Str("component", "agent").Logger(),
 		rootLog: log,
 		refused: map[string]error{},
+		fitting: make(chan struct{}, 1),
 	}
 	var errs []error
 	for _, fc := range opts.Folders {
@@ -230,6 +233,7 @@ func (a *Agent) openFolder(fc Folder) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w", fc.Path, err)
 	}
+	removeFitLeftovers(fc) // the lock is ours: nothing else writes beside the manifest
 	return &folder{Folder: fc, store: s, match: match}, nil
 }
 
@@ -278,19 +282,7 @@ func (a *Agent) WatchOptions(base watcher.Options) watcher.Options {
 	o.Roots = nil
 	o.Skip = a.known
 	for _, f := range a.folders {
-		r := watcher.Root{Path: f.Path, Recursive: f.Recursive, Match: f.match}
-		if d := filepath.Dir(f.Manifest); !isUnder(d, filepath.Join(f.Path, ".mediasync")) {
-			r.Exclude = append(r.Exclude, f.Manifest, manifest.LockPath(f.Manifest), manifest.JournalPath(f.Manifest))
-		}
-		if f.MoveTo != "" && isUnder(f.MoveTo, f.Path) {
-			r.Exclude = append(r.Exclude, f.MoveTo)
-		}
-		for _, g := range a.opts.Folders { // a configured folder inside this one is its own
-			if g.Path != f.Path && isUnder(g.Path, f.Path) {
-				r.Exclude = append(r.Exclude, g.Path)
-			}
-		}
-		o.Roots = append(o.Roots, r)
+		o.Roots = append(o.Roots, root(f.Folder, f.match, a.opts.Folders))
 	}
 	return o
 }

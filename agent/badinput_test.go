@@ -17,6 +17,7 @@ import (
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -233,7 +234,7 @@ func TestNonUTF8Name(t *testing.T) {
 	h := newHarness(t, emulator.Faults{})
 	opts := h.options()
 	opts.Workers = 1
-	var logs agent.SyncBuffer
+	var logs testsupport.Buffer
 	ag, err := agent.New(h.up, opts, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)

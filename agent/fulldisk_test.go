@@ -1,12 +1,10 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -42,31 +41,13 @@ func (d *fullDisk) PutMany(entries map[string]manifest.Entry) error {
 	return d.store.PutMany(entries)
 }
 
-// SyncBuffer is a goroutine-safe log sink for tests (exported for the agent_test package).
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *SyncBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *SyncBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestFullDiskRetried: when the manifest cannot be written (a full disk), the upload is not forgotten:
 // the error is logged once, clearly, and the entry is written as soon as there is room again.
 func TestFullDiskRetried(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{})
 	up := uploader.New(srv.OAuth1Client(), uploader.Options{BaseURL: srv.URL})
 	dir := t.TempDir()
-	var logs SyncBuffer
+	var logs testsupport.Buffer
 	a, err := New(up, Options{Folders: []Folder{{Path: dir, Recursive: true}}}, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +139,7 @@ func TestParkedFolderDoesNotStallOthers(t *testing.T) {
 		srv := emulatortest.NewInMemory(t, emulator.Options{})
 		up := uploader.New(srv.InMemoryOAuth1Client(), uploader.Options{BaseURL: srv.URL})
 		full, ok := t.TempDir(), t.TempDir()
-		var logs SyncBuffer
+		var logs testsupport.Buffer
 		a, err := New(up, Options{Workers: 1, Folders: []Folder{{Path: full}, {Path: ok}}}, zerolog.New(&logs))
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -108,7 +109,7 @@ func TestCorruptManifestRefusesOnlyThatFolder(t *testing.T) {
 	os.WriteFile(mpath, garbage, 0o644)
 	os.WriteFile(filepath.Join(bad, "x.jpg"), mediagen.JPEG(20, 20, 1), 0o644)
 
-	var logs agent.SyncBuffer
+	var logs testsupport.Buffer
 	opts := h.options()
 	opts.Folders = append(opts.Folders, agent.Folder{Path: bad, Recursive: true})
 	ag, err := agent.New(h.up, opts, zerolog.New(&logs))

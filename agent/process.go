@@ -74,9 +74,12 @@ func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
 		s.commit(j, prev, func() { log.Info().Str("media_id", prev.MediaIDString).Msg("content unchanged; entry kept") })
 		return prev, nil
 	}
-	p, err := s.prepare(j, prev, had, file, obs, act, log)
-	p.media.Sums = sums
+	p, err := s.prepare(ctx, j, prev, had, file, obs, act, sums, log)
+	defer p.fit.close()
 	if err != nil {
+		if ctx.Err() != nil {
+			return prev, ctx.Err()
+		}
 		return s.fail(ctx, j, prev, p.base, err, log)
 	}
 	if err := s.checkLock(j.f); err != nil && errors.Is(err, manifest.ErrLocked) {
@@ -105,39 +108,63 @@ type plan struct {
 	j       job
 	prev    manifest.Entry
 	act     action
-	file    *os.File
+	file    *os.File // the file in the folder
 	obs     observation
+	fit     *fitted        // the derivative sent instead of file, if any (fit.go)
+	src     io.ReaderAt    // what is sent: file, or the derivative
 	base    manifest.Entry // the entry every outcome builds on
 	media   uploader.Media
 	started time.Time
 }
 
-// prepare turns an actUpload into a plan: the media type from the bytes, the category and its
-// limits (uploader.PrepareFile), the alt text. An error is the file's: base is still valid for
-// recording it.
-func (s *session) prepare(j job, prev manifest.Entry, had bool, file *os.File, obs observation, act action, log zerolog.Logger) (*plan, error) {
-	p := &plan{j: j, prev: prev, act: act, file: file, obs: obs, started: s.a.now()}
+// prepare turns an actUpload into a plan: the derivative to send instead of a photo X would refuse
+// (fit.go), the media type from the bytes, the category and its limits (uploader.PrepareFile),
+// the alt text. An error is the file's: base is still valid for recording it.
+func (s *session) prepare(ctx context.Context, j job, prev manifest.Entry, had bool, file *os.File, obs observation, act action,
+	sums *uploader.Sums, log zerolog.Logger) (*plan, error) {
+	p := &plan{j: j, prev: prev, act: act, file: file, src: file, obs: obs, started: s.a.now()}
 	p.base = manifest.Entry{Size: obs.Size, MTime: obs.MTime, SHA256: obs.SHA256, API: s.a.opts.API, Attempts: act.Attempts}
 	if had && prev.SHA256 == obs.SHA256 {
 		p.base.Resume = prev.Resume // kept through a failure before the upload resumes
 	}
-	mtype, err := uploader.Detect(file, obs.Size)
+	category := j.f.Category
+	if j.override.Category != "" {
+		category = j.override.Category
+	}
+	size := obs.Size
+	d, err := s.fitIfNeeded(ctx, p, category, log)
+	if err != nil {
+		return p, err
+	}
+	if d != nil {
+		p.fit, p.src, size = d, d.file, d.result.Bytes
+		p.base.Fitted = fittedEntry(d.result)
+		sm, err := s.a.up.HashFile(ctx, d.file, size)
+		if err != nil {
+			return p, fmt.Errorf("read the fitted copy: %w", err)
+		}
+		sums = &sm
+	}
+	if p.act.Resume && (prev.Fitted == nil) != (d == nil) || d != nil && prev.Fitted != nil && prev.Fitted.SHA256 != d.result.SHA256 {
+		// The recorded upload sent other bytes (the original where a derivative goes now, or the
+		// other way round, or a derivative made differently): start over.
+		p.act.Resume, p.base.Resume = false, nil
+	}
+	mtype, err := uploader.Detect(p.src, size)
 	if err != nil && !uploader.IsPermanent(err) {
 		return p, fmt.Errorf("detect type: %w", err)
 	}
 	p.base.MediaType = mtype
 	m := uploader.Media{
 		Name:             filepath.Base(j.abs),
-		Size:             obs.Size,
+		Size:             size,
 		Type:             mtype,
-		Category:         j.f.Category,
+		Category:         category,
 		AdditionalOwners: j.f.AdditionalOwners,
-	}
-	if j.override.Category != "" {
-		m.Category = j.override.Category
+		Sums:             sums,
 	}
 	if err == nil {
-		m, err = s.a.up.PrepareFile(file, m)
+		m, err = s.a.up.PrepareFile(p.src, m)
 	}
 	p.media = m
 	if err != nil {
@@ -156,14 +183,13 @@ func (s *session) prepare(j job, prev manifest.Entry, had bool, file *os.File, o
 	case err != nil:
 		log.Warn().Err(err).Msg("cannot read alt text; uploading without it")
 	case text != "":
-		m.AltText, p.base.AltText = text, text
+		p.media.AltText, p.base.AltText = text, text
 		ev := log.Debug()
 		if truncated {
 			ev = log.Warn()
 		}
 		ev.Str("source", string(src)).Bool("truncated", truncated).Msg("alt text found")
 	}
-	p.media = m
 	return p, nil
 }
 
@@ -184,9 +210,9 @@ func (s *session) transfer(ctx context.Context, p *plan, log zerolog.Logger) (up
 		r := p.prev.Resume
 		rec.last = r
 		log.Info().Str("media_id", r.MediaID).Int("segments_done", len(r.Acked)).Msg("resuming upload")
-		res, err = s.a.up.Resume(uctx, p.file, p.media, fromResume(r), rec.progress)
+		res, err = s.a.up.Resume(uctx, p.src, p.media, fromResume(r), rec.progress)
 	} else {
-		res, err = s.a.up.Upload(uctx, p.file, p.media, rec.progress)
+		res, err = s.a.up.Upload(uctx, p.src, p.media, rec.progress)
 	}
 	if err != nil && ctx.Err() == nil && uctx.Err() != nil {
 		err = context.Cause(uctx) // stopped because its progress could not be saved: retried later

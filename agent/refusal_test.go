@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -41,7 +42,7 @@ func TestSimAccountRefusals(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		faults  emulator.Faults
-		client  func(*emulatortest.Server, *bool) *http.Client // nil: OAuth 1.0a
+		client  func(*emulatortest.Server, *atomic.Bool) *http.Client // nil: OAuth 1.0a
 		refusal uploader.Refusal
 		fix     string // in the log line and /healthz
 	}{
@@ -49,17 +50,17 @@ func TestSimAccountRefusals(t *testing.T) {
 		{"client forbidden", emulator.Faults{ClientForbidden: true}, nil, uploader.RefusalClientForbidden, "not attached to a Project"},
 		{"missing scope", emulator.Faults{MissingScope: true}, nil, uploader.RefusalMissingScope, "media.write"},
 		{"unsupported authentication", emulator.Faults{UnsupportedAuthentication: true}, nil, uploader.RefusalUnsupportedAuth, "app-only bearer token"},
-		{"app-only bearer token", emulator.Faults{}, func(srv *emulatortest.Server, fixed *bool) *http.Client {
+		{"app-only bearer token", emulator.Faults{}, func(srv *emulatortest.Server, fixed *atomic.Bool) *http.Client {
 			return &http.Client{Transport: switchBearer{srv: srv, bad: appOnly, fixed: fixed}}
 		}, uploader.RefusalUnsupportedAuth, "bearer_token"},
-		{"unauthorized", emulator.Faults{}, func(srv *emulatortest.Server, fixed *bool) *http.Client {
+		{"unauthorized", emulator.Faults{}, func(srv *emulatortest.Server, fixed *atomic.Bool) *http.Client {
 			return &http.Client{Transport: switchBearer{srv: srv, bad: "not-a-token", fixed: fixed}}
 		}, uploader.RefusalUnauthorized, "does not accept the credentials"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				col := metrics.New()
-				fixed := false
+				var fixed atomic.Bool
 				o := simOptions{faults: c.faults, configure: func(o *agent.Options) { o.Observer = col }}
 				if c.client != nil {
 					o.client = func(srv *emulatortest.Server) *http.Client { return c.client(srv, &fixed) }
@@ -95,7 +96,7 @@ func TestSimAccountRefusals(t *testing.T) {
 					}
 				}
 				s.srv.SetFaults(emulator.Faults{}) // lifted
-				fixed = true
+				fixed.Store(true)
 				time.Sleep(30 * time.Minute) // the next probe, at most 15 minutes away, then the uploads
 				synctest.Wait()
 				for i := range n {
@@ -125,12 +126,12 @@ func asPause(err error, pe **agent.PauseError) bool {
 type switchBearer struct {
 	srv   *emulatortest.Server
 	bad   string
-	fixed *bool
+	fixed *atomic.Bool
 }
 
 func (s switchBearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	tok := s.bad
-	if *s.fixed {
+	if s.fixed.Load() {
 		tok = s.srv.Creds.BearerToken
 	}
 	return bearer{token: tok, base: s.srv.Transport()}.RoundTrip(r)

@@ -20,6 +20,7 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -57,7 +58,7 @@ type sim struct {
 	events events
 	ag     *agent.Agent
 	stop   func()
-	logs   *agent.SyncBuffer
+	logs   *testsupport.Buffer
 }
 
 // simOptions vary a sim.
@@ -74,7 +75,7 @@ type simOptions struct {
 // newSim must be called inside synctest.Test.
 func newSim(t *testing.T, o simOptions) *sim {
 	t.Helper()
-	s := &sim{t: t, events: make(events), logs: &agent.SyncBuffer{}}
+	s := &sim{t: t, events: make(events), logs: &testsupport.Buffer{}}
 	s.srv = emulatortest.NewInMemory(t, emulator.Options{Faults: o.faults})
 	hc := s.srv.InMemoryOAuth1Client()
 	if o.client != nil {

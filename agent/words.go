@@ -5,28 +5,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mediasync/mediasync/fit"
 	"github.com/mediasync/mediasync/uploader"
 )
 
 // This file turns the uploader's refusals into the words a photographer acts on: what is wrong
 // with the file, in human units, and what to do about it.
-
-// humanBytes formats n the way file browsers and X's documentation do: decimal units with one
-// decimal ("17.5 MB", "812 KB", "0 bytes").
-func humanBytes(n int64) string {
-	switch {
-	case n < 1000:
-		if n == 1 {
-			return "1 byte"
-		}
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1e6:
-		return fmt.Sprintf("%.0f KB", float64(n)/1e3)
-	case n < 1e9:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-}
 
 // categoryLimit is X's size limit for a category (0 when unknown).
 func categoryLimit(category string) int64 {
@@ -48,7 +32,7 @@ func limitName(limit int64) string {
 	if limit%(1<<20) == 0 {
 		return fmt.Sprintf("%d MB", limit>>20)
 	}
-	return humanBytes(limit)
+	return fit.HumanBytes(limit)
 }
 
 // reasonText says why a file cannot be uploaded as it is, for its skipped entry and the log.
@@ -75,7 +59,7 @@ func reasonText(err error, m uploader.Media) string {
 		case uploader.CategorySubtitles:
 			what = "subtitles"
 		}
-		s := fmt.Sprintf("%s is over X's %s %s limit (%s)", humanBytes(m.Size), limitName(limit), what, m.Category)
+		s := fmt.Sprintf("%s is over X's %s %s limit (%s)", fit.HumanBytes(m.Size), limitName(limit), what, m.Category)
 		if advice != "" {
 			s += "; " + advice
 		}

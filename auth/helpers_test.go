@@ -1,12 +1,10 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,34 +13,17 @@ import (
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
+	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 const testClientID = "test-client-id"
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is an emulator with OAuth 2.0 on, a client config for it and a token file.
 type env struct {
 	emu  *emulatortest.Server
 	cfg  auth.Config
 	path string
-	logs *syncBuffer
+	logs *testsupport.Buffer
 	log  zerolog.Logger
 }
 
@@ -60,7 +41,7 @@ func freePort(t *testing.T) int {
 func newEnv(t *testing.T, lifetime time.Duration, secret string) *env {
 	t.Helper()
 	redirect := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/callback"
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	emu := emulatortest.NewServer(t, emulator.Options{
 		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
 		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands

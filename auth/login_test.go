@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mediasync/mediasync/auth"
+	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 // noRedirect is a client that stops at the authorize page's redirect, as a browser on another
@@ -136,7 +137,7 @@ func TestOAuthLoginStateMismatch(t *testing.T) {
 	st := auth.NewStore(e.path, e.log)
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	var out syncBuffer
+	var out testsupport.Buffer
 	_, err := auth.Login(t.Context(), e.cfg, st, auth.LoginOptions{
 		NoBrowser: true, In: pr, Out: &out, Timeout: time.Minute,
 		OnURL: func(u string) {

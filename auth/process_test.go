@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/auth"
+	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 // Environment of the helper process (TestAuthHelperProcess).
@@ -63,7 +64,7 @@ func TestAuthHelperProcess(t *testing.T) {
 
 // helper starts the helper process; its stdout lines arrive on the returned channel (closed at
 // exit), its stderr goes to logs.
-func helper(t *testing.T, e *env, runFor string, logs *syncBuffer) (*exec.Cmd, <-chan string) {
+func helper(t *testing.T, e *env, runFor string, logs *testsupport.Buffer) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAuthHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"=loop", "AUTH_HELPER_EMU="+e.emu.URL, "AUTH_HELPER_FILE="+e.path,
@@ -99,7 +100,7 @@ func TestOAuthSubprocessSharedFile(t *testing.T) {
 	}
 	e := newEnv(t, time.Second, "")
 	e.login(t)
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	cmd, lines := helper(t, e, "4s", logs)
 	hc := &http.Client{Transport: e.transport(auth.NewStore(e.path, e.log))}
 	var wg sync.WaitGroup
@@ -144,7 +145,7 @@ func TestOAuthSubprocessKill(t *testing.T) {
 	const secret = "kill-test-client-secret"
 	e := newEnv(t, time.Second, secret)
 	e.login(t)
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	seen := map[string]bool{secret: true}
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 1))

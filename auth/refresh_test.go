@@ -17,6 +17,7 @@ import (
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
+	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 // memEnv is an in-memory emulator for testing/synctest bubbles, with a grant logged in through
@@ -25,7 +26,7 @@ type memEnv struct {
 	emu  *emulatortest.Server
 	cfg  auth.Config
 	path string
-	logs *syncBuffer
+	logs *testsupport.Buffer
 	log  zerolog.Logger
 }
 
@@ -37,7 +38,7 @@ func newMemEnv(t *testing.T, lifetime time.Duration) *memEnv {
 // newMemEnvSecret is newMemEnv with a confidential client when secret is not "".
 func newMemEnvSecret(t *testing.T, lifetime time.Duration, secret string) *memEnv {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	redirect := "http://127.0.0.1:1/callback" // never listened on: the code is pasted
 	emu := emulatortest.NewInMemory(t, emulator.Options{
 		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"github.com/mediasync/mediasync/internal/durable"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -390,20 +392,5 @@ func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 	return nil
 }
 
-// syncDir makes a rename in dir durable (the manifest's recipe): file systems that cannot fsync a
-// directory (EINVAL, ENOTSUP) are accepted; Windows cannot open a directory for it.
-func syncDir(d string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := os.Open(d)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	cerr := f.Close()
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return cerr
-}
+// syncDir makes a rename in dir durable (internal/durable).
+var syncDir = durable.SyncDir

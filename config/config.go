@@ -106,6 +106,15 @@ type Folder struct {
 	// OnUpload is the command run after each upload of this folder is recorded; none when its
 	// Command is empty.
 	OnUpload Hook `yaml:"on_upload" json:"on_upload"`
+	// Fit is "auto" (the default) or "none": with auto, a photo over X's limit for photos, or in a
+	// type X does not show but mediasync can read (TIFF, BMP), is uploaded as a JPEG derivative
+	// that fits (the original is never changed); with none it is skipped, with the reason.
+	Fit string `yaml:"fit" json:"fit"`
+	// FitMaxEdge is the long edge of a derivative, in pixels.
+	FitMaxEdge int `yaml:"fit_max_edge" json:"fit_max_edge"`
+	// FitStripMetadata drops GPS and every other EXIF tag from a derivative (the colour profile is
+	// kept); false keeps the EXIF block.
+	FitStripMetadata bool `yaml:"fit_strip_metadata" json:"fit_strip_metadata"`
 }
 
 // Hook is a command run by the agent: a folder's on_upload (see package hook for what it gets).
@@ -199,6 +208,11 @@ const (
 	MaxWorkers = 64
 	// MaxFolders caps the folders list; more is a mistake (watch a parent).
 	MaxFolders = 1000
+	// DefaultFitMaxEdge is fit_max_edge's default, in pixels; MinFitMaxEdge and MaxFitMaxEdge
+	// bound it (a smaller derivative is useless on X, a larger one cannot fit 5 MB).
+	DefaultFitMaxEdge = 4096
+	MinFitMaxEdge     = 256
+	MaxFitMaxEdge     = 8192
 	// DefaultHookTimeout is on_upload.timeout's default.
 	DefaultHookTimeout = 60 * time.Second
 	// DefaultNotifyTimeout is notify[].timeout's default.
@@ -224,6 +238,9 @@ const (
 // MediaCategories lists the accepted folders[].media_category values: "auto"
 // and X's categories (uploader.Categories).
 var MediaCategories = append([]string{"auto"}, uploader.Categories()...)
+
+// FitModes lists the accepted folders[].fit values.
+var FitModes = []string{"auto", "none"}
 
 // AltTextModes lists the accepted folders[].alt_text values.
 var AltTextModes = []string{"none", "sidecar", "embedded", "auto"}
@@ -276,6 +293,10 @@ func DefaultFolder(path string) Folder {
 		AltText:       "auto",
 		AfterUpload:   "keep",
 		OnUpload:      Hook{Timeout: Duration(DefaultHookTimeout)},
+		Fit:           "auto",
+		FitMaxEdge:    DefaultFitMaxEdge,
+
+		FitStripMetadata: true,
 	}
 }
 

@@ -48,7 +48,11 @@ func (d *decoder) document(data []byte, v reflect.Value) {
 	if err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			d.add(line, "", "YAML syntax error: %s", m[2])
+			if tab := tabIndented(data, line); tab > 0 {
+				d.add(tab, "", "YAML syntax error: a tab character indents this line; YAML indents with spaces only")
+			} else {
+				d.add(line, "", "YAML syntax error: %s", m[2])
+			}
 		} else {
 			d.add(0, "", "YAML syntax error: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
@@ -78,6 +82,26 @@ func (d *decoder) document(data []byte, v reflect.Value) {
 		return
 	}
 	d.value(root, v, "")
+}
+
+// tabIndented returns the line, of line and the one after it, whose
+// indentation holds a tab, or 0. YAML forbids tabs in indentation, and the
+// parser's messages ("found character that cannot start any token", "found a
+// tab character that violates indentation") do not say so plainly; for the
+// second one it reports the line before the tab.
+func tabIndented(data []byte, line int) int {
+	lines := bytes.Split(data, []byte("\n"))
+	for _, l := range []int{line, line + 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := lines[l-1]
+		indent := text[:len(text)-len(bytes.TrimLeft(text, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return l
+		}
+	}
+	return 0
 }
 
 // safeDecode turns a panic inside the YAML parser into an error: bad input
@@ -307,7 +331,8 @@ var sections = func() map[string][]string {
 // suggest returns a hint for an unknown key: the closest known key of the
 // same mapping, or the section where that key belongs.
 func suggest(t reflect.Type, key string) string {
-	best, bestDist := "", 3
+	// At most two edits, and fewer for a short key: "foo" is not a typo of "fit".
+	best, bestDist := "", min(3, max(1, len(key)/3)+1)
 	for _, k := range keysOf(t) {
 		if dist := editDistance(strings.ToLower(key), k); dist < bestDist {
 			best, bestDist = k, dist
@@ -426,6 +451,24 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if len(x.unset) > 0 {
 		d.meta.unset[path] = x.unset
+		if !fallsBack(path) {
+			d.add(n.Line, path, "%s not set (set it, or write ${%s:-default})", unsetList(x.unset), x.unset[0])
+			return
+		}
+		// A credential with an unset part is left empty, never half-filled: its MEDIASYNC_*
+		// variable may fill it, else Missing names the unset reference.
+		v.SetString("")
+		return
+	}
+	if secret && x.value != "" {
+		d.meta.secrets = append(d.meta.secrets, x.value)
+	}
+	for _, name := range x.refs {
+		if secretVar(name) {
+			if v, _ := d.lookup(name); v != "" {
+				d.meta.secrets = append(d.meta.secrets, v, x.value)
+			}
+		}
 	}
 	s := x.value
 	if len(s) > MaxValueLen {

@@ -12,9 +12,12 @@ type expansion struct {
 	literal bool     // the value has text of its own besides references (a literal secret)
 	text    string   // that text: the value without what references expanded to
 	unset   []string // variables referenced without a default that are not set
+	refs    []string // every variable referenced
 }
 
-// expand replaces ${NAME} with the variable's value ("" when unset) and
+// expand replaces ${NAME} with the variable's value ("" when unset, and
+// listed in unset: the decoder makes that an error except for credentials)
+// and
 // ${NAME:-default} with the value, or default when the variable is unset or
 // empty. "$${" is a literal "${". A "$" not followed by "{" is kept, so
 // passwords with "$" in them survive. When secret is true the error never
@@ -53,6 +56,7 @@ func expand(s string, lookup func(string) (string, bool), secret bool) (expansio
 			return expansion{}, fmt.Errorf("invalid reference %q: a variable name is letters, digits and \"_\", not starting with a digit", "${"+expr+"}")
 		}
 		v, ok := lookup(name)
+		out.refs = append(out.refs, name)
 		switch {
 		case hasDef && v == "":
 			v = def
@@ -95,4 +99,48 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// fallsBack reports whether the key at path may reference a variable that
+// is not set: the credentials, which Load then fills from their MEDIASYNC_*
+// variable and, if that is not set either, [Credentials.Missing] names the
+// unset reference when a command needs the credential. So `mediasync status`
+// and `get` work on a machine without the credentials, and
+// "consumer_secret: ${MEDIASYNC_CONSUMER_SECRET}" means the same as leaving
+// the key out.
+func fallsBack(path string) bool {
+	for _, k := range credKeys {
+		if path == "credentials."+k.key {
+			return true
+		}
+	}
+	return false
+}
+
+// unsetList formats unset variable names for a message: "${A} is", or
+// "${A}, ${B} are".
+func unsetList(names []string) string {
+	if len(names) == 1 {
+		return "${" + names[0] + "} is"
+	}
+	return "${" + strings.Join(names, "}, ${") + "} are"
+}
+
+// secretWords mark a variable whose value is a secret: no message of this
+// package quotes it, even when it ends up in a key that is not a
+// credential (workers: ${API_TOKEN} is a slip whose error must not print
+// the token).
+var secretWords = []string{"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "KEY", "CREDENTIAL", "AUTH", "PRIVATE"}
+
+// secretVar reports whether a variable's value is treated as a secret: the
+// MEDIASYNC_* credential variables and any name holding one of
+// [secretWords] (case-insensitive).
+func secretVar(name string) bool {
+	up := strings.ToUpper(name)
+	for _, w := range secretWords {
+		if strings.Contains(up, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -52,6 +52,16 @@ func (p *Problem) Unwrap() []error {
 	return []error{ErrInvalid}
 }
 
+// ProblemAt returns a Problem about the key at keyPath ("folders[0].path"),
+// with the file and line of that key when c came from [Load], for checks
+// only the caller can make (a folder that does not exist). Secret values are
+// redacted from the message as in Load's problems.
+func (c *Config) ProblemAt(keyPath, format string, args ...any) *Problem {
+	p := &Problem{Path: keyPath, Message: fmt.Sprintf(format, args...)}
+	redact(c.meta.locate([]*Problem{p}), c.secretValues())
+	return p
+}
+
 // IsInvalid reports whether err is, or wraps, a configuration problem
 // ([ErrInvalid]); cmd maps those to exit code 2.
 func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }

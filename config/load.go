@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ type meta struct {
 	unset   map[string][]string // key path → ${VAR}s it referenced that are not set
 	mode    fs.FileMode         // permission bits of the file
 	literal []string            // credential key paths whose value is (partly) written in the file
+	secrets []string            // values no message may quote: credentials', and those of secret variables (see secretVar)
 }
 
 // credential names, in Credentials field order.
@@ -124,7 +126,7 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, joinProblems(m.locate(probs))
+		return nil, joinProblems(redact(m.locate(probs), cfg.secretValues()))
 	}
 	return &cfg, nil
 }
@@ -287,6 +289,48 @@ func (m *meta) line(path string) int {
 		path = path[:i]
 	}
 	return 0
+}
+
+// secretValues returns the values no problem or warning may quote: every
+// credential's (also one filled from a MEDIASYNC_* variable), and every
+// value that came from a secret variable ([secretVar]) with the variable's
+// own value.
+func (c *Config) secretValues() []string {
+	var out []string
+	if c.meta != nil {
+		out = append(out, c.meta.secrets...)
+	}
+	for i := range numCreds {
+		if v := c.Credentials.field(i).Reveal(); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redact replaces, in each problem's message, every quoted occurrence of a
+// secret value with "[redacted]", and every bare occurrence of one of 4
+// bytes or more (shorter ones would also hit ordinary words and numbers).
+// Messages quote the values they echo, so that covers them; the longest
+// secrets go first so that a secret holding another is hidden whole.
+func redact(probs []*Problem, secrets []string) []*Problem {
+	if len(secrets) == 0 {
+		return probs
+	}
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, p := range probs {
+		for _, s := range secrets {
+			if s == "" {
+				continue
+			}
+			p.Message = strings.ReplaceAll(p.Message, strconv.Quote(s), strconv.Quote(redacted))
+			if len(s) >= 4 {
+				p.Message = strings.ReplaceAll(p.Message, s, redacted)
+			}
+		}
+	}
+	return probs
 }
 
 func joinProblems(probs []*Problem) error {

@@ -30,7 +30,7 @@ import (
 // [Credentials.Missing]); only that none has surrounding whitespace or a
 // control character, a copy-paste slip X would answer with an opaque 401.
 func (c *Config) Validate() error {
-	return joinProblems(c.meta.locate(c.validate()))
+	return joinProblems(redact(c.meta.locate(c.validate()), c.secretValues()))
 }
 
 type checker struct{ probs []*Problem }
@@ -406,6 +406,10 @@ func (c *Config) validateFolders(k *checker) {
 			seen[id] = true
 		}
 		validateHook(k, fp("on_upload"), &f.OnUpload)
+		oneOf(k, fp("fit"), f.Fit, FitModes...)
+		if f.FitMaxEdge < MinFitMaxEdge || f.FitMaxEdge > MaxFitMaxEdge {
+			k.add(fp("fit_max_edge"), "%d is out of range; must be %d to %d pixels", f.FitMaxEdge, MinFitMaxEdge, MaxFitMaxEdge)
+		}
 		if f.RefreshBeforeExpiry < 0 || f.RefreshBeforeExpiry.D() >= MaxRefreshBeforeExpiry {
 			k.add(fp("refresh_before_expiry"), "%s is out of range; must be 0 (off) or less than 24h (media ids live 24h)", f.RefreshBeforeExpiry)
 		}

@@ -220,15 +220,6 @@ func (c *Config) notifyWarnings(add func(path, format string, args ...any)) {
 		if u, err := url.Parse(n.URL.Reveal()); err == nil && u.Scheme == "http" && len(n.Headers) > 0 && !isLoopback(u.Hostname()) {
 			add(np+".url", "plain http to %s: the headers travel unencrypted", u.Hostname())
 		}
-		if c.meta == nil {
-			continue
-		}
-		for name := range n.Headers {
-			kp := joinPath(np+".headers", name)
-			if vars := c.meta.unset[kp]; len(vars) > 0 {
-				add(kp, "${%s} is not set: the header is sent without it", strings.Join(vars, "}, ${"))
-			}
-		}
 	}
 	for i, f := range c.Folders {
 		if w := commandWarning(f.OnUpload.Command); w != "" {

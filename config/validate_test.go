@@ -29,7 +29,8 @@ func TestValidateInCode(t *testing.T) {
 	}{
 		{"defaults with a folder", func(*Config) {}, nil},
 		{"zero value folder", func(c *Config) { c.Folders = []Folder{{Path: "/srv/x"}} },
-			[]string{`folders[0].media_category: "" is not one of`, `folders[0].alt_text: "" is not one of`, `folders[0].after_upload: "" is not keep or move:<dir>`}},
+			[]string{`folders[0].media_category: "" is not one of`, `folders[0].alt_text: "" is not one of`, `folders[0].fit: "" is not one of`,
+				`folders[0].fit_max_edge: 0 is out of range`, `folders[0].after_upload: "" is not keep or move:<dir>`}},
 		{"zero config", func(c *Config) { *c = Config{} }, []string{
 			`api.version: "" is not one of: v2, v1.1`, `api.auth: "" is not one of`,
 			"upload.workers: 0 is out of range", "upload.chunk_parallelism: 0 is out of range", "upload.max_attempts: 0",

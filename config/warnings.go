@@ -66,7 +66,7 @@ func (c *Config) Warnings() []string {
 		add("api.base_url", "plain http to %s: media and any bearer token travel unencrypted", u.Hostname())
 	}
 	c.notifyWarnings(add)
-	ws = c.meta.locate(ws)
+	ws = redact(c.meta.locate(ws), c.secretValues())
 	out := make([]string, len(ws))
 	for i, w := range ws {
 		if w.Line < 0 {

@@ -34,30 +34,9 @@ func TestXDuration(t *testing.T) {
 	}
 }
 
-// mvhdBox builds a movie header box; version 1 takes 64-bit times.
-func mvhdBox(version byte, timescale uint32, dur uint64) []byte {
-	b := []byte{version, 0, 0, 0}
-	if version == 1 {
-		b = append(b, make([]byte, 16)...)
-		b = binary.BigEndian.AppendUint32(b, timescale)
-		b = binary.BigEndian.AppendUint64(b, dur)
-	} else {
-		b = append(b, make([]byte, 8)...)
-		b = binary.BigEndian.AppendUint32(b, timescale)
-		b = binary.BigEndian.AppendUint32(b, uint32(dur))
-	}
-	return isoBox("mvhd", b, make([]byte, 80))
-}
-
-func isoBox(typ string, parts ...[]byte) []byte {
-	body := bytes.Join(parts, nil)
-	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(body)))
-	return append(append(b, typ...), body...)
-}
-
 func TestCheckISOBMFFDuration(t *testing.T) {
-	ftyp := isoBox("ftyp", []byte("isom\x00\x00\x02\x00isommp41"))
-	mdat := isoBox("mdat", make([]byte, 5000))
+	ftyp := mediagen.Box("ftyp", []byte("isom\x00\x00\x02\x00isommp41"))
+	mdat := mediagen.Box("mdat", make([]byte, 5000))
 	mdat64 := append(append([]byte{0, 0, 0, 1}, "mdat"...), binary.BigEndian.AppendUint64(nil, 16+5000)...)
 	mdat64 = append(mdat64, make([]byte, 5000)...)
 	tests := []struct {
@@ -67,13 +46,13 @@ func TestCheckISOBMFFDuration(t *testing.T) {
 	}{
 		{"mediagen 150 s", mediagen.MP4Duration(64<<10, 1, 150*time.Second), 150 * time.Second},
 		{"mediagen default", mediagen.MP4(64<<10, 1), 40 * time.Millisecond},
-		{"moov last", bytes.Join([][]byte{ftyp, mdat, isoBox("moov", mvhdBox(0, 600, 600*150))}, nil), 150 * time.Second},
-		{"64-bit mdat, mvhd v1", bytes.Join([][]byte{ftyp, mdat64, isoBox("moov", isoBox("udta", nil), mvhdBox(1, 90000, 90000*600))}, nil), 600 * time.Second},
-		{"zero timescale: unknown", bytes.Join([][]byte{ftyp, isoBox("moov", mvhdBox(0, 0, 5)), mdat}, nil), 0},
-		{"undetermined: unknown", bytes.Join([][]byte{ftyp, isoBox("moov", mvhdBox(0, 1000, 1<<32-1)), mdat}, nil), 0},
-		{"mvhd v2: unknown", bytes.Join([][]byte{ftyp, isoBox("moov", mvhdBox(2, 1000, 5000)), mdat}, nil), 0},
-		{"no mvhd: unknown", bytes.Join([][]byte{ftyp, isoBox("moov", isoBox("trak", nil)), mdat}, nil), 0},
-		{"mvhd past moov: unknown", bytes.Join([][]byte{ftyp, isoBox("moov", []byte{0, 0, 1, 0}, []byte("mvhd")), mdat}, nil), 0},
+		{"moov last", bytes.Join([][]byte{ftyp, mdat, mediagen.Box("moov", mediagen.MVHD(0, 600, 600*150))}, nil), 150 * time.Second},
+		{"64-bit mdat, mvhd v1", bytes.Join([][]byte{ftyp, mdat64, mediagen.Box("moov", mediagen.Box("udta", nil), mediagen.MVHD(1, 90000, 90000*600))}, nil), 600 * time.Second},
+		{"zero timescale: unknown", bytes.Join([][]byte{ftyp, mediagen.Box("moov", mediagen.MVHD(0, 0, 5)), mdat}, nil), 0},
+		{"undetermined: unknown", bytes.Join([][]byte{ftyp, mediagen.Box("moov", mediagen.MVHD(0, 1000, 1<<32-1)), mdat}, nil), 0},
+		{"mvhd v2: unknown", bytes.Join([][]byte{ftyp, mediagen.Box("moov", mediagen.MVHD(2, 1000, 5000)), mdat}, nil), 0},
+		{"no mvhd: unknown", bytes.Join([][]byte{ftyp, mediagen.Box("moov", mediagen.Box("trak", nil)), mdat}, nil), 0},
+		{"mvhd past moov: unknown", bytes.Join([][]byte{ftyp, mediagen.Box("moov", []byte{0, 0, 1, 0}, []byte("mvhd")), mdat}, nil), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +77,7 @@ func TestCheckISOBMFFDuration(t *testing.T) {
 // FuzzCheckISOBMFF: no input panics, hangs or states a negative duration.
 func FuzzCheckISOBMFF(f *testing.F) {
 	f.Add(mediagen.MP4Duration(mediagen.MinMP4Size, 1, 150*time.Second))
-	f.Add(isoBox("moov", mvhdBox(1, 90000, 1<<40)))
+	f.Add(mediagen.Box("moov", mediagen.MVHD(1, 90000, 1<<40)))
 	f.Add([]byte("\x00\x00\x00\x01moov\x00\x00\x00\x00\x00\x00\x00\x10"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := checkISOBMFF(bytes.NewReader(data), int64(len(data)))

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"github.com/mediasync/mediasync/internal/durable"
+
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 )
 
 // writeSyncer is what a manifest is written through: the temp file, or a test's faulty wrapper.
@@ -94,24 +95,8 @@ func (s *Store) writeFile(data []byte) (renamed bool, fi fs.FileInfo, err error)
 	return true, fi, sync(dir(s.path))
 }
 
-// syncDir makes a rename in dir durable. File systems that cannot fsync a directory (some network
-// and FUSE mounts answer EINVAL or ENOTSUP) are accepted: the rename is done and there is nothing
-// more to ask of them. Windows cannot open a directory for syncing.
-func syncDir(d string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := os.Open(d)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	cerr := f.Close()
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return cerr
-}
+// syncDir makes a rename in dir durable (internal/durable).
+var syncDir = durable.SyncDir
 
 // removeTemps deletes temp files left by writes that crashed before their rename. Only the lock
 // holder calls it, so no write of another store is in progress. Failures are harmless (a leftover

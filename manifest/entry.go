@@ -63,6 +63,10 @@ type Entry struct {
 	// Hook is the state of the folder's on_upload command for this upload; nil when the folder has
 	// none (or the entry is not uploaded). See [HookState].
 	Hook *HookState `json:"hook,omitempty"`
+	// Fitted describes the derivative uploaded instead of the file (a photo over X's limit, or in a
+	// type X does not show), when there is one. Size, MTime and SHA256 stay the original's: the
+	// original is never changed.
+	Fitted *Fitted `json:"fitted,omitempty"`
 	// UpdatedAt is when the entry was last stored; [Store.Put] sets it.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
@@ -111,6 +115,15 @@ type HookState struct {
 	DoneAt time.Time `json:"done_at,omitzero"`
 }
 
+// Fitted is the derivative of a photo that was uploaded in its place: a JPEG whose long edge and
+// size fit X's limits.
+type Fitted struct {
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"` // of the derivative's bytes, as X holds them
+}
+
 // Resume is the persisted state of a chunked upload, enough to continue it after a restart while
 // the media id has not expired.
 type Resume struct {
@@ -145,6 +158,10 @@ func (e Entry) clone() Entry {
 			v.Acked = append([]int{}, v.Acked...)
 		}
 		e.Resume = &v
+	}
+	if e.Fitted != nil {
+		v := *e.Fitted
+		e.Fitted = &v
 	}
 	return e
 }

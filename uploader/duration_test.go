@@ -15,56 +15,21 @@ import (
 	"github.com/mediasync/mediasync/internal/mediagen"
 )
 
-// isoBox builds an ISO BMFF box with a 32-bit size.
-func isoBox(typ string, parts ...[]byte) []byte {
-	body := bytes.Join(parts, nil)
-	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(body)))
-	return append(append(b, typ...), body...)
-}
-
-// isoBox64 builds a box with size field 1 and the 64-bit size after the type.
-func isoBox64(typ string, body []byte) []byte {
-	b := binary.BigEndian.AppendUint32(nil, 1)
-	b = append(b, typ...)
-	b = binary.BigEndian.AppendUint64(b, uint64(16+len(body)))
-	return append(b, body...)
-}
-
-// mvhd0 and mvhd1 build movie headers of version 0 and 1 (the fields after
-// the duration are there, as in a real file, and ignored).
-func mvhd0(timescale, dur uint32) []byte {
-	b := []byte{0, 0, 0, 0}
-	b = binary.BigEndian.AppendUint32(b, 1) // creation
-	b = binary.BigEndian.AppendUint32(b, 2) // modification
-	b = binary.BigEndian.AppendUint32(b, timescale)
-	b = binary.BigEndian.AppendUint32(b, dur)
-	return isoBox("mvhd", b, make([]byte, 80))
-}
-
-func mvhd1(timescale uint32, dur uint64) []byte {
-	b := []byte{1, 0, 0, 0}
-	b = binary.BigEndian.AppendUint64(b, 1)
-	b = binary.BigEndian.AppendUint64(b, 2)
-	b = binary.BigEndian.AppendUint32(b, timescale)
-	b = binary.BigEndian.AppendUint64(b, dur)
-	return isoBox("mvhd", b, make([]byte, 80))
-}
-
 func mehd(version byte, dur uint64) []byte {
 	b := []byte{version, 0, 0, 0}
 	if version == 1 {
-		return isoBox("mehd", binary.BigEndian.AppendUint64(b, dur))
+		return mediagen.Box("mehd", binary.BigEndian.AppendUint64(b, dur))
 	}
-	return isoBox("mehd", binary.BigEndian.AppendUint32(b, uint32(dur)))
+	return mediagen.Box("mehd", binary.BigEndian.AppendUint32(b, uint32(dur)))
 }
 
-var ftypBox = isoBox("ftyp", []byte("isom\x00\x00\x02\x00isomiso2avc1mp41"))
+var ftypBox = mediagen.Box("ftyp", []byte("isom\x00\x00\x02\x00isomiso2avc1mp41"))
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestVideoDuration(t *testing.T) {
 	payload := make([]byte, 3000)
-	moov150 := isoBox("moov", mvhd0(1000, 150_000), isoBox("trak", isoBox("tkhd", make([]byte, 84))))
+	moov150 := mediagen.Box("moov", mediagen.MVHD(0, 1000, 150_000), mediagen.Box("trak", mediagen.Box("tkhd", make([]byte, 84))))
 	gen := mediagen.MP4Duration(200<<10, 1, 149_350*time.Millisecond)
 	tests := []struct {
 		name    string
@@ -75,37 +40,37 @@ func TestVideoDuration(t *testing.T) {
 	}{
 		{"mediagen moov first", gen, 0, 149_350 * time.Millisecond, nil},
 		{"mediagen default", mediagen.MP4(64<<10, 1), 0, 40 * time.Millisecond, nil},
-		{"moov last", join(ftypBox, isoBox("mdat", payload), moov150), 0, 150 * time.Second, nil},
-		{"moov after free and 64-bit mdat", join(ftypBox, isoBox("free", nil), isoBox64("mdat", payload), moov150), 0, 150 * time.Second, nil},
-		{"moov of size 0 at the end", join(ftypBox, isoBox("mdat", payload), []byte{0, 0, 0, 0}, []byte("moov"), mvhd0(600, 600*120)), 0, 120 * time.Second, nil},
-		{"64-bit moov", join(ftypBox, isoBox64("moov", mvhd0(1000, 1))), 0, time.Millisecond, nil},
-		{"mvhd v1", join(ftypBox, isoBox("moov", mvhd1(90000, 90000*600+45000))), 0, 600*time.Second + 500*time.Millisecond, nil},
-		{"mvhd v1 beyond 32 bits", join(ftypBox, isoBox("moov", mvhd1(1000, 1<<33))), 0, (1 << 33) * time.Millisecond, nil},
-		{"mvhd not first in moov", join(ftypBox, isoBox("moov", isoBox("udta", make([]byte, 40)), mvhd0(25, 25*141))), 0, 141 * time.Second, nil},
-		{"fraction of a timescale unit", join(ftypBox, isoBox("moov", mvhd0(3, 1))), 0, 333333333, nil},
-		{"quicktime without ftyp", join(isoBox("wide", nil), isoBox("mdat", payload), isoBox("moov", mvhd0(600, 600*10))), 0, 10 * time.Second, nil},
-		{"fragmented, mehd v0", join(ftypBox, isoBox("moov", mvhd0(1000, 0), isoBox("mvex", mehd(0, 150_000))), isoBox("moof", nil)), 0, 150 * time.Second, nil},
-		{"fragmented, mehd v1", join(ftypBox, isoBox("moov", mvhd0(1000, 0), isoBox("mvex", mehd(1, 90_000)))), 0, 90 * time.Second, nil},
+		{"moov last", join(ftypBox, mediagen.Box("mdat", payload), moov150), 0, 150 * time.Second, nil},
+		{"moov after free and 64-bit mdat", join(ftypBox, mediagen.Box("free", nil), mediagen.Box64("mdat", payload), moov150), 0, 150 * time.Second, nil},
+		{"moov of size 0 at the end", join(ftypBox, mediagen.Box("mdat", payload), []byte{0, 0, 0, 0}, []byte("moov"), mediagen.MVHD(0, 600, 600*120)), 0, 120 * time.Second, nil},
+		{"64-bit moov", join(ftypBox, mediagen.Box64("moov", mediagen.MVHD(0, 1000, 1))), 0, time.Millisecond, nil},
+		{"mvhd v1", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(1, 90000, 90000*600+45000))), 0, 600*time.Second + 500*time.Millisecond, nil},
+		{"mvhd v1 beyond 32 bits", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(1, 1000, 1<<33))), 0, (1 << 33) * time.Millisecond, nil},
+		{"mvhd not first in moov", join(ftypBox, mediagen.Box("moov", mediagen.Box("udta", make([]byte, 40)), mediagen.MVHD(0, 25, 25*141))), 0, 141 * time.Second, nil},
+		{"fraction of a timescale unit", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 3, 1))), 0, 333333333, nil},
+		{"quicktime without ftyp", join(mediagen.Box("wide", nil), mediagen.Box("mdat", payload), mediagen.Box("moov", mediagen.MVHD(0, 600, 600*10))), 0, 10 * time.Second, nil},
+		{"fragmented, mehd v0", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 0), mediagen.Box("mvex", mehd(0, 150_000))), mediagen.Box("moof", nil)), 0, 150 * time.Second, nil},
+		{"fragmented, mehd v1", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 0), mediagen.Box("mvex", mehd(1, 90_000)))), 0, 90 * time.Second, nil},
 
-		{"fragmented without mehd", join(ftypBox, isoBox("moov", mvhd0(1000, 0), isoBox("mvex", isoBox("trex", make([]byte, 24))))), 0, 0, errNoDuration},
-		{"fragmented, mehd 0", join(ftypBox, isoBox("moov", mvhd0(1000, 0), isoBox("mvex", mehd(0, 0)))), 0, 0, errNoDuration},
-		{"no moov", join(ftypBox, isoBox("mdat", payload)), 0, 0, errNoDuration},
-		{"moov without mvhd", join(ftypBox, isoBox("moov", isoBox("trak", nil))), 0, 0, errNoDuration},
-		{"zero timescale", join(ftypBox, isoBox("moov", mvhd0(0, 100))), 0, 0, errNoDuration},
-		{"undetermined v0", join(ftypBox, isoBox("moov", mvhd0(1000, 1<<32-1))), 0, 0, errNoDuration},
-		{"undetermined v1", join(ftypBox, isoBox("moov", mvhd1(1000, 1<<64-1))), 0, 0, errNoDuration},
-		{"beyond time.Duration", join(ftypBox, isoBox("moov", mvhd1(1, 1<<40))), 0, 0, errNoDuration},
-		{"mvhd version 2", join(ftypBox, isoBox("moov", isoBox("mvhd", []byte{2, 0, 0, 0}, make([]byte, 96)))), 0, 0, errNoDuration},
-		{"mvhd v0 too short", join(ftypBox, isoBox("moov", isoBox("mvhd", []byte{0, 0, 0, 0, 0, 0, 0, 1}))), 0, 0, errNoDuration},
-		{"mvhd v1 too short for its version", join(ftypBox, isoBox("moov", isoBox("mvhd", []byte{1, 0, 0, 0}, make([]byte, 20)))), 0, 0, errNoDuration},
-		{"truncated: moov cut short", join(ftypBox, isoBox("mdat", payload), moov150)[:len(ftypBox)+8+len(payload)+20], 0, 0, errNoDuration},
-		{"truncated: mdat runs past the end", join(ftypBox, isoBox("mdat", payload))[:1000], 0, 0, errNoDuration},
+		{"fragmented without mehd", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 0), mediagen.Box("mvex", mediagen.Box("trex", make([]byte, 24))))), 0, 0, errNoDuration},
+		{"fragmented, mehd 0", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 0), mediagen.Box("mvex", mehd(0, 0)))), 0, 0, errNoDuration},
+		{"no moov", join(ftypBox, mediagen.Box("mdat", payload)), 0, 0, errNoDuration},
+		{"moov without mvhd", join(ftypBox, mediagen.Box("moov", mediagen.Box("trak", nil))), 0, 0, errNoDuration},
+		{"zero timescale", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 0, 100))), 0, 0, errNoDuration},
+		{"undetermined v0", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 1<<32-1))), 0, 0, errNoDuration},
+		{"undetermined v1", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(1, 1000, 1<<64-1))), 0, 0, errNoDuration},
+		{"beyond time.Duration", join(ftypBox, mediagen.Box("moov", mediagen.MVHD(1, 1, 1<<40))), 0, 0, errNoDuration},
+		{"mvhd version 2", join(ftypBox, mediagen.Box("moov", mediagen.Box("mvhd", []byte{2, 0, 0, 0}, make([]byte, 96)))), 0, 0, errNoDuration},
+		{"mvhd v0 too short", join(ftypBox, mediagen.Box("moov", mediagen.Box("mvhd", []byte{0, 0, 0, 0, 0, 0, 0, 1}))), 0, 0, errNoDuration},
+		{"mvhd v1 too short for its version", join(ftypBox, mediagen.Box("moov", mediagen.Box("mvhd", []byte{1, 0, 0, 0}, make([]byte, 20)))), 0, 0, errNoDuration},
+		{"truncated: moov cut short", join(ftypBox, mediagen.Box("mdat", payload), moov150)[:len(ftypBox)+8+len(payload)+20], 0, 0, errNoDuration},
+		{"truncated: mdat runs past the end", join(ftypBox, mediagen.Box("mdat", payload))[:1000], 0, 0, errNoDuration},
 		{"truncated: header cut", join(ftypBox, []byte{0, 0, 0}), 0, 0, errNoDuration},
-		{"size larger than the bytes", join(ftypBox, isoBox("mdat", payload)), 1 << 20, 0, ErrSource},
+		{"size larger than the bytes", join(ftypBox, mediagen.Box("mdat", payload)), 1 << 20, 0, ErrSource},
 		{"box size below its header", join(ftypBox, []byte{0, 0, 0, 4}, []byte("moov"), make([]byte, 64)), 0, 0, errNoDuration},
 		{"64-bit size below its header", join(ftypBox, []byte{0, 0, 0, 1}, []byte("mdat"), make([]byte, 8), moov150), 0, 0, errNoDuration},
 		{"64-bit size past the end", join(ftypBox, []byte{0, 0, 0, 1}, []byte("mdat"), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, moov150), 0, 0, errNoDuration},
-		{"mvhd runs past moov", join(ftypBox, isoBox("moov", []byte{0, 0, 0x10, 0}, []byte("mvhd"), make([]byte, 40)), make([]byte, 8192)), 0, 0, errNoDuration},
+		{"mvhd runs past moov", join(ftypBox, mediagen.Box("moov", []byte{0, 0, 0x10, 0}, []byte("mvhd"), make([]byte, 40)), make([]byte, 8192)), 0, 0, errNoDuration},
 		{"garbage", bytes.Repeat([]byte("garbage!"), 100), 0, 0, errNoDuration},
 		{"jpeg", mediagen.JPEG(16, 16, 1), 0, 0, errNoDuration},
 		{"empty", nil, 0, 0, errNoDuration},
@@ -148,7 +113,7 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // TestVideoDurationReadsLittle: a large file with moov at the end is probed
 // with a handful of small reads, not by reading it.
 func TestVideoDurationReadsLittle(t *testing.T) {
-	data := join(ftypBox, isoBox64("mdat", make([]byte, 8<<20)), isoBox("moov", isoBox("udta", make([]byte, 1<<20)), mvhd0(1000, 150_000)))
+	data := join(ftypBox, mediagen.Box64("mdat", make([]byte, 8<<20)), mediagen.Box("moov", mediagen.Box("udta", make([]byte, 1<<20)), mediagen.MVHD(0, 1000, 150_000)))
 	cr := &countingReaderAt{r: bytes.NewReader(data)}
 	d, err := VideoDuration(cr, int64(len(data)))
 	if err != nil || d != 150*time.Second {
@@ -162,11 +127,11 @@ func TestVideoDurationReadsLittle(t *testing.T) {
 // TestVideoDurationBoxLimit: a run of tiny boxes before moov ends the probe
 // after maxProbeBoxes instead of walking it all.
 func TestVideoDurationBoxLimit(t *testing.T) {
-	data := join(bytes.Repeat(isoBox("free", nil), maxProbeBoxes), isoBox("moov", mvhd0(1000, 1000)))
+	data := join(bytes.Repeat(mediagen.Box("free", nil), maxProbeBoxes), mediagen.Box("moov", mediagen.MVHD(0, 1000, 1000)))
 	if _, err := VideoDuration(bytes.NewReader(data), int64(len(data))); !errors.Is(err, errNoDuration) {
 		t.Errorf("VideoDuration past the box limit = %v, want errNoDuration", err)
 	}
-	data = join(bytes.Repeat(isoBox("free", nil), maxProbeBoxes-1), isoBox("moov", mvhd0(1000, 1000)))
+	data = join(bytes.Repeat(mediagen.Box("free", nil), maxProbeBoxes-1), mediagen.Box("moov", mediagen.MVHD(0, 1000, 1000)))
 	if d, err := VideoDuration(bytes.NewReader(data), int64(len(data))); err != nil || d != time.Second {
 		t.Errorf("VideoDuration at the box limit = %v, %v; want 1s", d, err)
 	}
@@ -189,8 +154,8 @@ func TestProbeDuration(t *testing.T) {
 		wantErr bool
 	}{
 		{"mp4", long, "video/mp4", 150 * time.Second, false},
-		{"quicktime", join(isoBox("wide", nil), isoBox("moov", mvhd0(600, 600*200))), "video/quicktime", 200 * time.Second, false},
-		{"mp4 without a duration", join(ftypBox, isoBox("mdat", make([]byte, 100))), "video/mp4", 0, true},
+		{"quicktime", join(mediagen.Box("wide", nil), mediagen.Box("moov", mediagen.MVHD(0, 600, 600*200))), "video/quicktime", 200 * time.Second, false},
+		{"mp4 without a duration", join(ftypBox, mediagen.Box("mdat", make([]byte, 100))), "video/mp4", 0, true},
 		{"webm is not probed", long, "video/webm", 0, false},
 		{"image is not probed", mediagen.JPEG(8, 8, 1), "image/jpeg", 0, false},
 	}
@@ -260,10 +225,10 @@ func TestPrepareDuration(t *testing.T) {
 // a negative duration.
 func FuzzVideoDuration(f *testing.F) {
 	f.Add(mediagen.MP4Duration(mediagen.MinMP4Size, 1, 150*time.Second))
-	f.Add(join(ftypBox, isoBox("mdat", make([]byte, 64)), isoBox("moov", mvhd0(1000, 150_000))))
-	f.Add(join(ftypBox, isoBox64("mdat", make([]byte, 32)), isoBox("moov", mvhd1(90000, 1<<40))))
-	f.Add(join(ftypBox, isoBox("moov", mvhd0(1000, 0), isoBox("mvex", mehd(1, 5000)))))
-	f.Add(join(ftypBox, []byte{0, 0, 0, 0}, []byte("moov"), mvhd0(600, 6000)))
+	f.Add(join(ftypBox, mediagen.Box("mdat", make([]byte, 64)), mediagen.Box("moov", mediagen.MVHD(0, 1000, 150_000))))
+	f.Add(join(ftypBox, mediagen.Box64("mdat", make([]byte, 32)), mediagen.Box("moov", mediagen.MVHD(1, 90000, 1<<40))))
+	f.Add(join(ftypBox, mediagen.Box("moov", mediagen.MVHD(0, 1000, 0), mediagen.Box("mvex", mehd(1, 5000)))))
+	f.Add(join(ftypBox, []byte{0, 0, 0, 0}, []byte("moov"), mediagen.MVHD(0, 600, 6000)))
 	f.Add([]byte("\x00\x00\x00\x01moov\xff\xff\xff\xff\xff\xff\xff\xff"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -302,7 +267,7 @@ func (b *boundedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // BenchmarkVideoDuration probes a file whose moov follows a 64-bit mdat, as
 // a camera writes it: the cost is a few ReadAt calls, whatever the size.
 func BenchmarkVideoDuration(b *testing.B) {
-	data := join(ftypBox, isoBox64("mdat", make([]byte, 4<<20)), isoBox("moov", isoBox("udta", make([]byte, 64<<10)), mvhd0(1000, 150_000)))
+	data := join(ftypBox, mediagen.Box64("mdat", make([]byte, 4<<20)), mediagen.Box("moov", mediagen.Box("udta", make([]byte, 64<<10)), mediagen.MVHD(0, 1000, 150_000)))
 	r := bytes.NewReader(data)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -19,6 +19,7 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/uploader"
 )
 
@@ -315,7 +316,7 @@ func testExpiredMediaID(t *testing.T, version string) {
 // ever reaches the log, even at debug level.
 func TestEmulatorAuthAndLogs(t *testing.T) {
 	srv := emulatortest.NewServer(t, emulator.Options{Faults: emulator.Faults{FailRate: 0.2, Seed: 3}})
-	var logs lockedBuffer
+	var logs testsupport.Buffer
 	log := zerolog.New(&logs).Level(zerolog.DebugLevel)
 
 	bad := oauth1.NewConfig(srv.Creds.ConsumerKey, "wrong-secret").Client(t.Context(), oauth1.NewToken(srv.Creds.AccessToken, srv.Creds.AccessTokenSecret))
@@ -342,23 +343,6 @@ func TestEmulatorAuthAndLogs(t *testing.T) {
 			t.Errorf("logs contain %q", secret)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestNewTransport(t *testing.T) {

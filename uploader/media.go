@@ -102,6 +102,7 @@ var detectedTypes = map[string]string{
 	"video/x-m4v":          "video/mp4",
 	"video/quicktime":      "video/quicktime",
 	"video/webm":           "video/webm",
+	"video/mp2t":           "video/mp2t",
 	"application/x-subrip": "text/srt",
 	"text/vtt":             "text/vtt",
 }
@@ -115,6 +116,21 @@ const sniffLen = 4096
 // reads at most the first 4 KiB. An empty file is ErrEmpty; a type X does not
 // take (HEIC, AVI, PDF, …) is ErrUnsupported naming the detected type.
 func Detect(r io.ReaderAt, size int64) (string, error) {
+	base, err := Sniff(r, size)
+	if err != nil {
+		return "", err
+	}
+	if t, ok := detectedTypes[base]; ok {
+		return t, nil
+	}
+	return "", fmt.Errorf("detect type: %w: content is %s, which X does not accept", ErrUnsupported, base)
+}
+
+// Sniff returns the MIME type of the content of r (size bytes) as detected,
+// whether X takes it or not (image/heic, application/pdf, …), from at most
+// its first 4 KiB: for a caller that can convert what X refuses. An empty
+// file is ErrEmpty; a read failure wraps ErrSource.
+func Sniff(r io.ReaderAt, size int64) (string, error) {
 	if size <= 0 {
 		return "", fmt.Errorf("detect type: %w", ErrEmpty)
 	}
@@ -130,12 +146,8 @@ func Detect(r io.ReaderAt, size int64) (string, error) {
 	if isMPEGTS(head) {
 		return "video/mp2t", nil
 	}
-	mt := mimetype.Detect(head)
-	base, _, _ := strings.Cut(mt.String(), ";")
-	if t, ok := detectedTypes[base]; ok {
-		return t, nil
-	}
-	return "", fmt.Errorf("detect type: %w: content is %s, which X does not accept", ErrUnsupported, base)
+	base, _, _ := strings.Cut(mimetype.Detect(head).String(), ";")
+	return base, nil
 }
 
 // isMPEGTS recognises an MPEG transport stream (mimetype has no detector):

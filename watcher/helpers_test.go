@@ -1,7 +1,6 @@
 package watcher
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -14,32 +13,15 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/rs/zerolog"
 )
-
-// syncBuffer collects log output written by Run's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness runs one Watcher in the background.
 type harness struct {
 	w      *Watcher
 	out    chan File
-	log    *syncBuffer
+	log    *testsupport.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -49,7 +31,7 @@ type harness struct {
 // the bubble.
 func start(t *testing.T, opts Options, setup func(w *Watcher)) *harness {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testsupport.Buffer{}
 	log := zerolog.New(buf).Level(zerolog.DebugLevel)
 	w, err := New(opts, log)
 	if err != nil {

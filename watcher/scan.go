@@ -66,6 +66,9 @@ type run struct {
 	src        eventSource
 	srcFailed  bool
 	oneShot    bool // Scan: no watching, quieter logs
+	listing    bool // List: nothing settles; problems are collected, not logged
+	problems   []error
+	stop       <-chan struct{} // closed: stop walking (List's ctx); nil never is
 	roots      []*rootState
 	dirs       map[string]*dirState
 	set        *settler
@@ -252,6 +255,10 @@ func (r *run) scanRoot(rs *rootState, now time.Time) {
 			rs.available = false
 			r.removeSubtree(rs.Path)
 		}
+		if r.listing {
+			r.problems = append(r.problems, &Error{Op: "scan", Path: rs.Path, Err: err})
+			return
+		}
 		if !rs.reported {
 			rs.reported = true
 			r.log.Warn().Str("path", rs.Path).Err(err).Dur("retry_in", r.w.opts.PollInterval).
@@ -326,6 +333,11 @@ func (r *run) activate(rs *rootState) {
 // created during the listing is missed), compares with what was seen
 // before, and recurses. Files absent from the listing are removed.
 func (r *run) scanDir(rs *rootState, dir, rel string, now time.Time) {
+	select {
+	case <-r.stop:
+		return
+	default:
+	}
 	ds := r.dirs[dir]
 	if ds == nil {
 		ds = &dirState{root: rs, rel: rel, files: make(map[string]fileState), subdirs: make(map[string]uint32)}
@@ -384,6 +396,9 @@ func (r *run) scanDir(rs *rootState, dir, rel string, now time.Time) {
 				continue
 			}
 			info, err := e.Info()
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				r.warnOnce(joinPath(dir, name), "stat", err) // e.g. ENAMETOOLONG: a path longer than PATH_MAX
+			}
 			if err != nil || !info.Mode().IsRegular() {
 				continue // vanished or replaced since the listing: absent below
 			}
@@ -412,6 +427,9 @@ func (r *run) seenFile(rs *rootState, ds *dirState, dir, name string, size int64
 		return
 	}
 	ds.files[name] = fileState{st: st, sentSt: old.sentSt, sent: old.sent, gen: gen}
+	if r.listing {
+		return
+	}
 	path := joinPath(dir, name)
 	if old.sent && old.sentSt == st { // changed back to what was emitted
 		r.set.drop(path)
@@ -504,6 +522,10 @@ func (r *run) warnOnce(path, op string, err error) {
 		return
 	}
 	r.warned[path] = true
+	if r.listing {
+		r.problems = append(r.problems, &Error{Op: op, Path: path, Err: err})
+		return
+	}
 	msg := "cannot read; skipping"
 	if errors.Is(err, fs.ErrPermission) {
 		msg = "permission denied; skipping"

@@ -84,14 +84,8 @@ func folderLive(ctx context.Context, c *web.Client, folder string) (*liveStatus,
 
 // probeAgents asks the control socket of every configured folder (all of them, even when status
 // shows one) whether an agent runs there, so that liveOf knows every running agent.
-func (a *app) probeAgents(ctx context.Context, live *agents, shown []config.Folder) {
-	folders := shown
-	if path, err := config.Find(a.configPath); err == nil {
-		if cfg, err := config.Load(path); err == nil {
-			folders = append(cfg.Folders, shown...)
-		}
-	}
-	for _, f := range folders {
+func probeAgents(ctx context.Context, live *agents, all []config.Folder) {
+	for _, f := range all {
 		live.of(ctx, f.Manifest)
 	}
 }
@@ -128,20 +122,20 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 		return
 	}
 	if l.Error != "" {
-		fmt.Fprintf(w, "  agent: %s\n", l.Error)
+		fmt.Fprintf(w, "  agent: %s\n", printable(l.Error))
 		return
 	}
 	if l.Refused == nil {
 		fmt.Fprintf(w, "  agent: running, %d queued, %d uploading\n", l.Queue, len(l.Active))
 	}
 	if p := l.Paused; p != nil {
-		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", shortDur(now.Sub(p.Since)), p.Cause, p.Message)
+		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", shortDur(now.Sub(p.Since)), printable(p.Cause), printable(p.Message))
 		fix := p.Fix
 		if !p.NextProbe.IsZero() {
 			fix = strings.TrimSpace(fix + " (next try in " + shortDur(p.NextProbe.Sub(now)) + ")")
 		}
 		if fix != "" {
-			fmt.Fprintf(w, "    fix: %s\n", fix)
+			fmt.Fprintf(w, "    fix: %s\n", printable(fix))
 		}
 	}
 	for _, r := range []struct {
@@ -151,9 +145,9 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 		if r.r == nil {
 			continue
 		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", r.what, r.r.Cause, r.r.Message)
+		fmt.Fprintf(w, "  %s (%s): %s\n", r.what, printable(r.r.Cause), printable(r.r.Message))
 		if r.r.Fix != "" {
-			fmt.Fprintf(w, "    fix: %s\n", r.r.Fix)
+			fmt.Fprintf(w, "    fix: %s\n", printable(r.r.Fix))
 		}
 	}
 	if len(l.Active) > 0 {
@@ -173,7 +167,7 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 			if t.ETA > 0 {
 				detail = append(detail, shortDur(time.Duration(t.ETA*float64(time.Second)))+" left")
 			}
-			rows = append(rows, []string{t.Rel, string(t.Phase), pct, strings.Join(detail, ", ")})
+			rows = append(rows, []string{printable(t.Rel), printable(string(t.Phase)), pct, strings.Join(detail, ", ")})
 		}
 		fmt.Fprintln(w, "  uploading now:")
 		printTable(w, "    ", rows, nil)
@@ -201,17 +195,18 @@ func printRows(w io.Writer, files map[string]manifest.Entry, state string, now t
 		if e.Deleted {
 			st += " (deleted)"
 		}
-		rows = append(rows, []string{rel, st, orDash(e.MediaIDString), expiresIn(e, now)})
+		rows = append(rows, []string{printable(rel), printable(st), printable(orDash(e.MediaIDString)), expiresIn(e, now)})
 		notes = append(notes, reasonOf(e))
 	}
 	printTable(w, "  ", rows, notes)
 }
 
-// reasonOf is the whole reason of a failed or skipped entry ("" for the others).
+// reasonOf is the whole reason of a failed or skipped entry ("" for the others), the message made
+// printable.
 func reasonOf(e manifest.Entry) string {
 	switch {
 	case e.State == manifest.Failed && e.Error != nil:
-		msg := e.Error.Message
+		msg := printable(e.Error.Message)
 		if e.Error.HTTPStatus != 0 {
 			msg = fmt.Sprintf("%s (HTTP %d)", msg, e.Error.HTTPStatus)
 		}
@@ -223,12 +218,13 @@ func reasonOf(e manifest.Entry) string {
 		}
 		return "error: " + msg
 	case e.State == manifest.Skipped:
-		return "why: " + e.Reason
+		return "why: " + printable(e.Reason)
 	}
 	return ""
 }
 
-// printTable prints rows with aligned columns (two spaces apart; the last column is not padded),
+// printTable prints rows (made printable by the caller: a name holding a newline or a tab must not
+// fake a row) with aligned columns (two spaces apart; the last column is not padded),
 // each line after indent. A non-empty notes[i] is printed whole on a line of its own under row i,
 // indented by two more spaces: no cell is ever cut.
 func printTable(w io.Writer, indent string, rows [][]string, notes []string) {

@@ -17,11 +17,16 @@ func (a *app) versionCmd() *cobra.Command {
 		Short: "Print the version and build information",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v, extra := buildVersion()
-			fmt.Fprintf(a.stdout, "mediasync %s (%s, %s/%s)%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, extra)
+			fmt.Fprintln(a.stdout, versionLine())
 			return nil
 		},
 	}
+}
+
+// versionLine is what `mediasync version` and `mediasync --version` print.
+func versionLine() string {
+	v, extra := buildVersion()
+	return fmt.Sprintf("mediasync %s (%s, %s/%s)%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, extra)
 }
 
 func buildVersion() (string, string) {

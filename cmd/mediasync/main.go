@@ -105,7 +105,9 @@ the media before it expires.
 Try it with nothing to set up:  mediasync demo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(), // --version, as `mediasync version`
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})

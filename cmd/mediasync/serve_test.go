@@ -142,8 +142,8 @@ func (ra *runningAgent) cli(args ...string) (code int, stdout, stderr string) {
 }
 
 // TestRunServesHTTPAndSocket: `run` with http.listen serves the status page, its API, /metrics and
-// /healthz on one listener, and the API on the folder's owner-only control socket, which it
-// removes when it stops.
+// /healthz on one listener, and the API on the folder's owner-only control socket; after a SIGHUP
+// reload the new agent serves both again, and the socket is removed when it stops.
 func TestRunServesHTTPAndSocket(t *testing.T) {
 	ra := startRunning(t, runOpts{http: true})
 	for path, want := range map[string]string{
@@ -172,6 +172,19 @@ func TestRunServesHTTPAndSocket(t *testing.T) {
 	if err != nil || len(st.Folders) != 1 || st.Folders[0].Path != ra.folder {
 		t.Errorf("status over the socket = %+v, %v", st, err)
 	}
+	// SIGHUP replaces the agent (cmd_run.go): the new one serves the socket and the page again.
+	if err := ra.p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	ra.waitLog("configuration reloaded", "message")
+	ra.until("the reloaded agent answers on the socket and the listener", func() bool {
+		_, err := c.Status(context.Background(), web.Query{})
+		resp, herr := http.Get(ra.url + "/api/status")
+		if herr == nil {
+			resp.Body.Close()
+		}
+		return err == nil && herr == nil && resp.StatusCode == http.StatusOK
+	})
 	if code := ra.p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
 		t.Errorf("run exited %d after SIGTERM, want 0; log:\n%s", code, tail(ra.p.log, 20))
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,14 +25,15 @@ type agentConfig struct {
 	APIVersion      string // default v2
 	BaseURL         string
 	Creds           emulator.Credentials
-	Folder          string // absolute; "" = no folders key
-	ChunkSize       string // default 1MiB
-	SimpleUploadMax string // default 1MiB
-	Settle          string // default 300ms
-	MaxBackoff      string // default 1s
-	LogLevel        string // default debug
-	LogFormat       string // default json
-	Auth            string // default oauth1
+	Folder          string   // absolute; "" = no folders key
+	MoreFolders     []string // absolute, after Folder
+	ChunkSize       string   // default 1MiB
+	SimpleUploadMax string   // default 1MiB
+	Settle          string   // default 300ms
+	MaxBackoff      string   // default 1s
+	LogLevel        string   // default debug
+	LogFormat       string   // default json
+	Auth            string   // default oauth1
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
@@ -66,8 +68,11 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: %s\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
 		def(c.ChunkSize, "1MiB"), def(c.ChunkParallelism, "3"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))
-	if c.Folder != "" {
-		fmt.Fprintf(&b, "folders:\n  - path: %q\n    recursive: true\n    alt_text: none\n", c.Folder)
+	if folders := slices.DeleteFunc(append([]string{c.Folder}, c.MoreFolders...), func(f string) bool { return f == "" }); len(folders) > 0 {
+		b.WriteString("folders:\n")
+		for _, f := range folders {
+			fmt.Fprintf(&b, "  - path: %q\n    recursive: true\n    alt_text: none\n", f)
+		}
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n  format: %s\n", def(c.LogLevel, "debug"), def(c.LogFormat, "json"))
 	if c.HTTPListen != "" {

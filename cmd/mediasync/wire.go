@@ -160,21 +160,27 @@ func agentOptions(cfg *config.Config) agent.Options {
 		API:     cfg.API.Version,
 	}
 	for _, f := range cfg.Folders {
-		o.Folders = append(o.Folders, agent.Folder{
-			Path:                f.Path,
-			Recursive:           f.Recursive,
-			Include:             f.Include,
-			Exclude:             f.Exclude,
-			Category:            f.MediaCategory,
-			AdditionalOwners:    f.AdditionalOwners,
-			AltText:             f.AltText,
-			MoveTo:              f.MoveDir(),
-			Manifest:            f.Manifest,
-			RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
-			OnUpload:            hook.Spec{Command: f.OnUpload.Command, Timeout: f.OnUpload.Timeout.D(), Env: f.OnUpload.Env},
-		})
+		o.Folders = append(o.Folders, agentFolder(f))
 	}
 	return o
+}
+
+// agentFolder maps a configured folder onto the agent's.
+func agentFolder(f config.Folder) agent.Folder {
+	return agent.Folder{
+		Path:                f.Path,
+		Recursive:           f.Recursive,
+		Include:             f.Include,
+		Exclude:             f.Exclude,
+		Category:            f.MediaCategory,
+		AdditionalOwners:    f.AdditionalOwners,
+		AltText:             f.AltText,
+		MoveTo:              f.MoveDir(),
+		Manifest:            f.Manifest,
+		RefreshBeforeExpiry: time.Duration(f.RefreshBeforeExpiry),
+		OnUpload:            hook.Spec{Command: f.OnUpload.Command, Timeout: f.OnUpload.Timeout.D(), Env: f.OnUpload.Env},
+		Fit:                 agent.FitPolicy{Auto: f.Fit == "auto", MaxEdge: f.FitMaxEdge, KeepMetadata: !f.FitStripMetadata},
+	}
 }
 
 // watchOptions maps the watch section of cfg onto the watcher's options; the agent adds the roots

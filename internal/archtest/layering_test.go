@@ -13,10 +13,10 @@ const module = "github.com/mediasync/mediasync"
 // allowed lists, for each top-level package, the project packages its non-test code may import.
 // Subpackages count as their parent (emulator/emulatortest is test support and may use emulator).
 var allowed = map[string][]string{
-	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal", "hook"},
+	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal", "hook", "fit"},
 	"watcher":  {},
 	"uploader": {},
-	"manifest": {},
+	"manifest": {"internal"},
 	"config":   {"uploader"}, // X's limits live in the uploader (one home per fact)
 	"emulator": {},
 	"alttext":  {},

@@ -47,6 +47,22 @@ func JPEG(w, h int, seed int64) []byte {
 	return buf.Bytes()
 }
 
+// NoiseJPEG returns a w×h baseline JPEG of full-range random pixels at the given quality: the
+// worst case for compression (about 1.2 bytes a pixel at quality 95, 1.6 at 98, with Go's 4:2:0
+// encoder), so a large file, like a camera's full-resolution export, takes few pixels to make.
+func NoiseJPEG(w, h, quality int, seed int64) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	fill(newRand(seed), img.Pix)
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		panic(fmt.Sprintf("mediagen: encode jpeg: %v", err))
+	}
+	return buf.Bytes()
+}
+
 // PNG returns a w×h PNG of random non-opaque pixels. It is stored as 8-bit RGBA and does not
 // compress, so the file is a little over 4·w·h bytes (600×600 ≈ 1.4 MB).
 func PNG(w, h int, seed int64) []byte {
@@ -222,22 +238,21 @@ func writeMP4(w io.Writer, size int64, seed int64, tm timing) error {
 func mp4Header(n int, sizes []uint32, tm timing) []byte {
 	timescale := tm.timescale
 	entries, dur := tm.samples(n)
-	ftyp := box("ftyp", []byte("isom"), u32(0x200), []byte("isomiso2avc1mp41"))
+	ftyp := Box("ftyp", []byte("isom"), u32(0x200), []byte("isomiso2avc1mp41"))
 
-	mvhd := fullBox("mvhd", 0, 0, u32(0), u32(0), u32(timescale), u32(dur), u32(0x00010000), u16(0x0100),
-		make([]byte, 10), matrix(), make([]byte, 24), u32(2))
+	mvhd := MVHD(0, timescale, uint64(dur))
 	tkhd := fullBox("tkhd", 0, 3, u32(0), u32(0), u32(1), u32(0), u32(dur), make([]byte, 8), u16(0), u16(0),
 		u16(0), u16(0), matrix(), u32(320<<16), u32(240<<16))
 	mdhd := fullBox("mdhd", 0, 0, u32(0), u32(0), u32(timescale), u32(dur), u16(0x55c4), u16(0))
 	hdlr := fullBox("hdlr", 0, 0, u32(0), []byte("vide"), make([]byte, 12), []byte("VideoHandler\x00"))
 	vmhd := fullBox("vmhd", 0, 1, u16(0), make([]byte, 6))
-	dinf := box("dinf", fullBox("dref", 0, 0, u32(1), fullBox("url ", 0, 1)))
+	dinf := Box("dinf", fullBox("dref", 0, 0, u32(1), fullBox("url ", 0, 1)))
 
 	sps := []byte{0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5, 0x84, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xca, 0x3c, 0x58, 0xba, 0x80}
 	pps := []byte{0x68, 0xce, 0x0f, 0xc8}
-	avcC := box("avcC", []byte{1, 0x42, 0xc0, 0x1e, 0xff, 0xe1}, u16(uint16(len(sps))), sps, []byte{1}, u16(uint16(len(pps))), pps)
+	avcC := Box("avcC", []byte{1, 0x42, 0xc0, 0x1e, 0xff, 0xe1}, u16(uint16(len(sps))), sps, []byte{1}, u16(uint16(len(pps))), pps)
 	compressor := make([]byte, 32)
-	avc1 := box("avc1", make([]byte, 6), u16(1), make([]byte, 16), u16(320), u16(240), u32(0x00480000),
+	avc1 := Box("avc1", make([]byte, 6), u16(1), make([]byte, 16), u16(320), u16(240), u32(0x00480000),
 		u32(0x00480000), u32(0), u16(1), compressor, u16(0x0018), u16(0xffff), avcC)
 	stsd := fullBox("stsd", 0, 0, u32(1), avc1)
 	sttsBody := u32(uint32(len(entries)))
@@ -253,35 +268,21 @@ func mp4Header(n int, sizes []uint32, tm timing) []byte {
 	stsz := fullBox("stsz", 0, 0, u32(0), u32(uint32(n)), sz)
 	stss := fullBox("stss", 0, 0, u32(1), u32(1))
 	stbl := func(off uint32) []byte {
-		return box("stbl", stsd, stts, stss, stsc, stsz, fullBox("stco", 0, 0, u32(1), u32(off)))
+		return Box("stbl", stsd, stts, stss, stsc, stsz, fullBox("stco", 0, 0, u32(1), u32(off)))
 	}
 	build := func(off uint32) []byte {
-		minf := box("minf", vmhd, dinf, stbl(off))
-		trak := box("trak", tkhd, box("mdia", mdhd, hdlr, minf))
-		return append(append([]byte{}, ftyp...), box("moov", mvhd, trak)...)
+		minf := Box("minf", vmhd, dinf, stbl(off))
+		trak := Box("trak", tkhd, Box("mdia", mdhd, hdlr, minf))
+		return append(append([]byte{}, ftyp...), Box("moov", mvhd, trak)...)
 	}
 	head := build(0)
 	return build(uint32(len(head) + 8)) // samples start right after the mdat header
 }
 
-func box(typ string, parts ...[]byte) []byte {
-	n := 8
-	for _, p := range parts {
-		n += len(p)
-	}
-	b := make([]byte, 8, n)
-	binary.BigEndian.PutUint32(b, uint32(n))
-	copy(b[4:], typ)
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
-}
-
 func fullBox(typ string, version byte, flags uint32, parts ...[]byte) []byte {
 	vf := u32(flags)
 	vf[0] = version
-	return box(typ, append([][]byte{vf}, parts...)...)
+	return Box(typ, append([][]byte{vf}, parts...)...)
 }
 
 func matrix() []byte {
