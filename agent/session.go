@@ -211,6 +211,7 @@ func (s *session) worker(ctx context.Context) {
 // refreshes it scheduled, and flags entries whose file is gone.
 func (s *session) recover(ctx context.Context) {
 	for _, f := range s.a.folders {
+		gone := map[string]manifest.Entry{} // removed while the agent was stopped: flagged in one write
 		for rel, e := range f.store.Snapshot() {
 			if ctx.Err() != nil {
 				return
@@ -239,12 +240,24 @@ func (s *session) recover(ctx context.Context) {
 			present := exists(j)
 			switch {
 			case !present:
-				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
+				e.Deleted = true
+				gone[rel] = e
 			case f.MoveTo != "" && e.State == manifest.Uploaded:
 				// Stopped between recording the upload and moving the file: decide moves it now.
 				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRetry}, false)
 			}
 		}
+		if len(gone) == 0 {
+			continue
+		}
+		if err := s.putMany(f, gone); err != nil {
+			for rel, e := range gone { // one by one, through the parking of a manifest that cannot be written
+				abs := filepath.Join(f.Path, filepath.FromSlash(rel))
+				s.enqueue(job{f: f, rel: rel, abs: abs, size: e.Size, mtime: e.MTime, kind: jobRemoved}, false)
+			}
+			continue
+		}
+		s.a.log.Info().Str("folder", f.Path).Int("files", len(gone)).Msg("files removed while the agent was stopped; their entries are kept, flagged deleted")
 	}
 }
 
