@@ -33,7 +33,7 @@ type recorder struct {
 }
 
 func (s *session) newRecorder(p *plan, log zerolog.Logger) *recorder {
-	t := &transfer{folder: p.j.f.Path, rel: p.j.rel, total: p.obs.Size, started: s.a.now(), phase: PhaseUploading}
+	t := &transfer{folder: p.j.f.Path, rel: p.j.rel, total: p.media.Size, started: s.a.now(), phase: PhaseUploading}
 	s.mu.Lock()
 	s.live[p.j.key()] = t
 	s.mu.Unlock()
@@ -61,7 +61,7 @@ func (r *recorder) progress(p uploader.Progress) {
 	if r.last != nil && r.last.MediaID == p.MediaID && (r.last.Finalized || len(p.Acked) < len(r.last.Acked)) && !p.Finalized {
 		return
 	}
-	size := r.p.obs.Size
+	size := r.p.media.Size
 	e := r.p.base
 	e.State = manifest.Uploading
 	if p.Finalized {
