@@ -60,6 +60,8 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 				uo.OnWait = col.RateLimitWait // waits before sending, from the tracked budgets
 				aopts.Observer = col
 			}
+			nt := newNotifier(cfg, log) // notify: targets get the agent's events (notify.go)
+			aopts.Observer = withNotify(aopts.Observer, nt)
 			up, err := newUploaderWith(cfg, uo)
 			if err != nil {
 				return err
@@ -80,6 +82,7 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			if once {
+				defer startNotify(ctx, nt)() // delivers what is queued before the exit
 				sum, err := ag.Once(ctx, w)
 				if err != nil {
 					return err
@@ -99,6 +102,9 @@ exits: 0 when every file was uploaded (or skipped with a reason), 1 when any fai
 			if col != nil {
 				// A metrics listener that cannot start stops the run (exit 1) rather than run unobserved.
 				g.Go(func() error { return metrics.Serve(gctx, cfg.HTTP.Listen, col, log) })
+			}
+			if nt != nil {
+				g.Go(func() error { return nt.Run(gctx) })
 			}
 			g.Go(func() error { return ag.Run(gctx, w) })
 			err = g.Wait()

@@ -35,6 +35,10 @@ type agentConfig struct {
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
+	Workers                          int      // default 2
+	FolderYAML                       string   // more keys of each folder, each line indented four spaces (on_upload: ...)
+	MoreFolders                      []string // further folders (absolute), configured as Folder is
+	YAML                             string   // more top-level keys (notify:, http:), appended as is
 }
 
 // writeAgentConfig writes c as a mediasync YAML configuration at path, readable by the owner only
@@ -60,13 +64,26 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	if c.TokenFile != "" {
 		fmt.Fprintf(&b, "  token_file: %q\n", c.TokenFile)
 	}
-	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: 3\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
-		def(c.ChunkSize, "1MiB"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
+	workers := 2
+	if c.Workers > 0 {
+		workers = c.Workers
+	}
+	fmt.Fprintf(&b, "upload:\n  workers: %d\n  chunk_size: %s\n  chunk_parallelism: 3\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
+		workers, def(c.ChunkSize, "1MiB"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))
 	if c.Folder != "" {
-		fmt.Fprintf(&b, "folders:\n  - path: %q\n    recursive: true\n    alt_text: none\n", c.Folder)
+		b.WriteString("folders:\n")
+		for _, f := range append([]string{c.Folder}, c.MoreFolders...) {
+			fmt.Fprintf(&b, "  - path: %q\n    recursive: true\n    alt_text: none\n", f)
+			if c.FolderYAML != "" {
+				b.WriteString(strings.TrimRight(c.FolderYAML, "\n") + "\n")
+			}
+		}
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n  format: %s\n", def(c.LogLevel, "debug"), def(c.LogFormat, "json"))
+	if c.YAML != "" {
+		b.WriteString(strings.TrimRight(c.YAML, "\n") + "\n")
+	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
