@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -241,4 +242,88 @@ func TestRunResumedImage(t *testing.T) {
 			checkLogs(t, p1.log, logPath)
 		})
 	}
+}
+
+// TestRunRetryAfterTenYears: X answering one file's INIT with 429 and "Retry-After: 315360000" (ten
+// years; issue 17.3's reproduction, here from a front before the emulator that refuses only the
+// INIT of that file's size) neither sleeps the agent's only worker for ten years nor fails the
+// file: the log says once that X asks to wait, with resume_at at most 24 hours ahead
+// (uploader.MaxServerWait), the file is left waiting (no failure, no second request), and the
+// files of another folder dropped after it all upload with that one worker. SIGTERM still ends the
+// agent at once.
+func TestRunRetryAfterTenYears(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent as a subprocess")
+	}
+	t.Parallel()
+	exe := mediasyncExe(t)
+	blocked := mediagen.JPEG(500, 400, 31)
+	var refusedINITs atomic.Int32
+	srv, baseURL := frontedEmulator(t, emulator.Options{}, func(emu http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/2/media/upload/initialize" {
+				b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+				r.Body = io.NopCloser(bytes.NewReader(b))
+				var init struct {
+					TotalBytes int64 `json:"total_bytes"`
+				}
+				if json.Unmarshal(b, &init) == nil && init.TotalBytes == int64(len(blocked)) {
+					refusedINITs.Add(1)
+					w.Header().Set("Retry-After", "315360000")
+					w.Header().Set("Content-Type", "application/problem+json")
+					w.WriteHeader(http.StatusTooManyRequests)
+					io.WriteString(w, `{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}`)
+					return
+				}
+			}
+			emu.ServeHTTP(w, r)
+		})
+	})
+	base := t.TempDir()
+	slow, other := mkdir(t, filepath.Join(base, "slow")), mkdir(t, filepath.Join(base, "other"))
+	creds := srv.Creds
+	creds.BearerToken = ""
+	cfg := writeAgentConfig(t, filepath.Join(base, "mediasync.yaml"), agentConfig{
+		BaseURL: baseURL, Creds: creds, Folder: slow, MoreFolders: []string{other}, SimpleUploadMax: "0", Workers: 1,
+	})
+	pr := startProc(t, exe, filepath.Join(base, "run.log"), agentEnv(), "run", "--config", cfg)
+	dropped := time.Now()
+	put(t, slow, "blocked.jpg", blocked)
+	var waits []logRecord
+	until(t, pr, "the log line saying X asks to wait", time.Minute, func() bool {
+		waits = logRecords(t, "X asks to wait", pr.log)
+		return len(waits) > 0
+	})
+	seen := time.Now()
+	if w := waits[0]; w.ResumeAt.Before(dropped.Add(23*time.Hour)) || w.ResumeAt.After(seen.Add(24*time.Hour)) {
+		t.Errorf("resume_at %v (%v ahead); want at most 24 h ahead, not ten years: %s", w.ResumeAt, w.ResumeAt.Sub(seen).Round(time.Minute), w.Raw)
+	}
+	rels := []string{"b0.jpg", "b1.jpg", "sub/b2.jpg", "b3.mp4"}
+	for i, rel := range rels {
+		data := mediagen.JPEG(320, 240, int64(40+i))
+		if strings.HasSuffix(rel, ".mp4") {
+			data = mediagen.MP4(1<<20, int64(40+i))
+		}
+		put(t, other, rel, data)
+	}
+	until(t, pr, "the other folder's files uploaded by the one worker", time.Minute, func() bool { return uploaded(other, rels...) },
+		describeEntries(other))
+	if e, ok := entries(slow)["blocked.jpg"]; ok && (e.State == manifest.Failed || e.State == manifest.Skipped || e.State == manifest.Uploaded) {
+		t.Errorf("blocked.jpg is %s (%+v); want it waiting for X's time", e.State, e.Error)
+	}
+	if n := refusedINITs.Load(); n != 1 {
+		t.Errorf("blocked.jpg's INIT was sent %d times; want once, then a wait", n)
+	}
+	if code := pr.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Errorf("SIGTERM: exit %d, want 0", code)
+	}
+	if n := len(logRecords(t, "X asks to wait", pr.log)); n != 1 {
+		t.Errorf("the wait was said %d times, want once", n)
+	}
+	if failed := logRecords(t, "upload failed", pr.log); len(failed) > 0 {
+		t.Errorf("upload failures: %s", failed[0].Raw)
+	}
+	t.Logf("retry-after result: Retry-After 315360000 → resume_at %v ahead; other folder: %d files uploaded meanwhile by 1 worker; refused INITs %d",
+		waits[0].ResumeAt.Sub(seen).Round(time.Minute), len(rels), refusedINITs.Load())
+	checkLogs(t, pr.log)
 }
