@@ -39,11 +39,11 @@ END {
 cat <<'NOTE'
 
 mixed: v2, simple_upload_max 1MiB (small JPEGs go one-shot). all_chunked: v2, simple_upload_max 0.
-v1.1_mixed: v1.1, simple_upload_max 1MiB. on_upload: as mixed, with an on_upload command appending the path to
-a log; hook runs: its lines, hook dups: lines beyond one per file (at least once: a kill after the command ran
-but before its outcome was recorded runs it again; every file's must have run). dup: finalized media ids at the emulator holding a file's bytes
-beyond the one in the manifest; chunked uploads resume on their media id, so that must be 0; a kill during a
-one-shot request after X stored the image can leave one. manifest errors: manifest.Read failures after a
+v1.1_mixed: v1.1, simple_upload_max 1MiB. on_upload: as mixed, with an on_upload command appending the path
+to a log; hook runs: its lines; hook dups: lines beyond one per file (at least once: a kill after the command
+ran but before its outcome was recorded runs it again; every file's must have run). dup: finalized media ids
+at the emulator holding a file's bytes beyond the one in the manifest; chunked uploads resume on their media
+id, so that must be 0; a kill during a one-shot request after X stored the image can leave one. manifest errors: manifest.Read failures after a
 kill or by the concurrent reader (must be 0). resumed: "resuming upload" log lines. unfinalized: media ids
 initialized but never finalized (a kill between INIT and the durable write of its id; they expire unused).
 oauth2: lost_in_window counts grants lost between the token endpoint's answer and the rename (auth/doc.go);

@@ -83,14 +83,19 @@ func TestRunHooks(t *testing.T) {
 		}
 		return manifest.HookState{}
 	}
-	// A hook the killed agent left behind runs on in its own process group: end it (and any the
-	// test leaves on a failure).
+	// A hook the killed agent left behind runs on in its own process group: end it (and, when the
+	// test fails half-way, the ones a failure leaves; a passing test leaves none).
 	killGroups := func(name string) {
 		for _, pid := range pids(name) {
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}
-	t.Cleanup(func() { killGroups("block.started"); killGroups("hang.started") })
+	t.Cleanup(func() {
+		if t.Failed() {
+			killGroups("block.started")
+			killGroups("hang.started")
+		}
+	})
 
 	// 1. The upload is committed and its hook is running when the agent is killed.
 	p1 := startProc(t, exe, filepath.Join(base, "run-1.log"), env, "run", "--config", cfg)
