@@ -125,7 +125,7 @@ func TestRunOAuth2ShortTokens(t *testing.T) {
 	listen := freeAddr(t)
 	cfg := writeAgentConfig(t, filepath.Join(base, "mediasync.yaml"), agentConfig{
 		BaseURL: srv.URL, Auth: "oauth2", ClientID: testOAuth2ClientID, TokenFile: tokenFile, RedirectURL: redirect,
-		Folder: folder, SimpleUploadMax: "0", YAML: "http:\n  listen: " + listen,
+		Folder: folder, SimpleUploadMax: "0", HTTPListen: listen,
 	})
 	var logs []string
 	newLog := func(name string) string {

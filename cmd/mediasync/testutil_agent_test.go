@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,21 +25,24 @@ type agentConfig struct {
 	APIVersion      string // default v2
 	BaseURL         string
 	Creds           emulator.Credentials
-	Folder          string // absolute; "" = no folders key
-	ChunkSize       string // default 1MiB
-	SimpleUploadMax string // default 1MiB
-	Settle          string // default 300ms
-	MaxBackoff      string // default 1s
-	LogLevel        string // default debug
-	LogFormat       string // default json
-	Auth            string // default oauth1
+	Folder          string   // absolute; "" = no folders key
+	MoreFolders     []string // absolute, after Folder
+	ChunkSize       string   // default 1MiB
+	SimpleUploadMax string   // default 1MiB
+	Settle          string   // default 300ms
+	MaxBackoff      string   // default 1s
+	LogLevel        string   // default debug
+	LogFormat       string   // default json
+	Auth            string   // default oauth1
 	// OAuth 2.0 (with Auth "oauth2" and no Creds.BearerToken): the client id, the token file
 	// (written by 'auth login' or loginForTest) and the registered callback.
 	ClientID, TokenFile, RedirectURL string
-	Workers                          int      // default 2
-	FolderYAML                       string   // more keys of each folder, each line indented four spaces (on_upload: ...)
-	MoreFolders                      []string // further folders (absolute), configured as Folder is
-	YAML                             string   // more top-level keys (notify:, http:), appended as is
+	ChunkParallelism                 string // default 3
+	// HTTPListen and HTTPToken set http.listen and http.token ("" = none).
+	HTTPListen, HTTPToken string
+	Workers               int    // default 2
+	FolderYAML            string // more keys of every folder, each line indented four spaces (on_upload: ...)
+	YAML                  string // more top-level keys (notify: ...), appended as they are
 }
 
 // writeAgentConfig writes c as a mediasync YAML configuration at path, readable by the owner only
@@ -68,12 +72,12 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	if c.Workers > 0 {
 		workers = c.Workers
 	}
-	fmt.Fprintf(&b, "upload:\n  workers: %d\n  chunk_size: %s\n  chunk_parallelism: 3\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
-		workers, def(c.ChunkSize, "1MiB"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
+	fmt.Fprintf(&b, "upload:\n  workers: %d\n  chunk_size: %s\n  chunk_parallelism: %s\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
+		workers, def(c.ChunkSize, "1MiB"), def(c.ChunkParallelism, "3"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))
-	if c.Folder != "" {
+	if folders := slices.DeleteFunc(append([]string{c.Folder}, c.MoreFolders...), func(f string) bool { return f == "" }); len(folders) > 0 {
 		b.WriteString("folders:\n")
-		for _, f := range append([]string{c.Folder}, c.MoreFolders...) {
+		for _, f := range folders {
 			fmt.Fprintf(&b, "  - path: %q\n    recursive: true\n    alt_text: none\n", f)
 			if c.FolderYAML != "" {
 				b.WriteString(strings.TrimRight(c.FolderYAML, "\n") + "\n")
@@ -81,6 +85,9 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 		}
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n  format: %s\n", def(c.LogLevel, "debug"), def(c.LogFormat, "json"))
+	if c.HTTPListen != "" {
+		fmt.Fprintf(&b, "http:\n  listen: %q\n  token: %q\n", c.HTTPListen, c.HTTPToken)
+	}
 	if c.YAML != "" {
 		b.WriteString(strings.TrimRight(c.YAML, "\n") + "\n")
 	}
