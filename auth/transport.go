@@ -288,7 +288,9 @@ func (t *Transport) refreshOnce(ctx context.Context, rejected string, attempts *
 		if werr := s.write(dead, false); werr != nil {
 			s.log.Error().Err(werr).Msg("could not record the refused grant in the token file")
 		}
-		s.log.Error().Str("path", s.path).Str("error", ee.Error()).Msg("oauth2 grant refused; run mediasync auth login")
+		// A fact, not the advice: the *LoginRequiredError returned says what to do, and whoever
+		// reports it (the agent's pause, the command's error) says it once.
+		s.log.Warn().Str("path", s.path).Str("error", ee.Error()).Msg("oauth2 grant refused by the token endpoint; recorded in the token file")
 		return nil, 0, &LoginRequiredError{Reason: ReasonRefused, Path: s.path, Detail: ee.Error(), Err: ee}
 	case ee.clientRefused():
 		lerr := &LoginRequiredError{Reason: ReasonClient, Path: s.path, Detail: ee.Error(), Err: ee}

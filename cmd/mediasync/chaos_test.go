@@ -31,7 +31,9 @@ import (
 // duplicates overall. After every kill the manifest must parse, every entry it calls uploaded must
 // exist at the emulator with the same bytes, and a committed media id never changes; a concurrent
 // reader polls the manifest throughout and must never see a torn file. A data race or panic reported
-// by the (race-built) subprocess fails the test too.
+// by the (race-built) subprocess fails the test too. In the on_upload variant the folder's command
+// appends each file's path to a log: every uploaded file's command must have run at least once,
+// and the duplicates (a kill after the command ran, before its outcome was recorded) are counted.
 //
 // Short form: a few kills. Long form: MEDIASYNC_CHAOS_KILLS=100 (bench/chaos.sh). The kill times are
 // drawn from MEDIASYNC_CHAOS_SEED (default: the clock), which is logged so a failure can be replayed.
@@ -61,10 +63,14 @@ func TestChaos(t *testing.T) {
 		api             string
 		simpleUploadMax string
 		simpleMaxBytes  int64
+		onUpload        bool
 	}{
-		{"mixed", "v2", "1MiB", 1 << 20},
-		{"all_chunked", "v2", "0", 0},
-		{"v1.1_mixed", "v1.1", "1MiB", 1 << 20},
+		{"mixed", "v2", "1MiB", 1 << 20, false},
+		{"all_chunked", "v2", "0", 0, false},
+		{"v1.1_mixed", "v1.1", "1MiB", 1 << 20, false},
+		// The folder has an on_upload command that appends the file's path to a log (issue 14):
+		// every uploaded file's hook ran at least once; the duplicates are counted.
+		{"on_upload", "v2", "1MiB", 1 << 20, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +82,7 @@ func TestChaos(t *testing.T) {
 				api:             tc.api,
 				simpleUploadMax: tc.simpleUploadMax,
 				simpleMaxBytes:  tc.simpleMaxBytes,
+				onUpload:        tc.onUpload,
 			})
 		})
 	}
@@ -88,6 +95,7 @@ type chaosParams struct {
 	api             string // v2 | v1.1
 	simpleUploadMax string
 	simpleMaxBytes  int64
+	onUpload        bool // the folder's on_upload appends $MEDIASYNC_REL to a log
 }
 
 // chaosFile is one file of the workload.
@@ -105,6 +113,7 @@ type chaosResult struct {
 	kills, files, parseFailures, resumed, errorLines int
 	bytes                                            int64
 	dupChunked, dupOneShot, stray, unfinalized       int
+	hookRuns, hookDups                               int // on_upload: lines in its log, lines beyond one per file
 	elapsed                                          time.Duration
 }
 
@@ -172,12 +181,18 @@ func runChaos(t *testing.T, exe string, p chaosParams) {
 	}
 	creds := srv.Creds
 	creds.BearerToken = "" // oauth1 only; a bearer token would draw a config warning
+	hookLog, folderYAML := filepath.Join(base, "hooks.log"), ""
+	if p.onUpload {
+		// The log's path is the shell's $0, so that it needs no quoting.
+		folderYAML = fmt.Sprintf("    on_upload:\n      command: [sh, -c, 'echo \"$MEDIASYNC_REL\" >> \"$0\"', %q]", hookLog)
+	}
 	cfg := writeAgentConfig(t, filepath.Join(base, "mediasync.yaml"), agentConfig{
 		APIVersion:      p.api,
 		BaseURL:         srv.URL,
 		Creds:           creds,
 		Folder:          folder,
 		SimpleUploadMax: p.simpleUploadMax,
+		FolderYAML:      folderYAML,
 	})
 	manifestPath := manifest.DefaultPath(folder)
 	env := agentEnv()
@@ -349,7 +364,7 @@ func runChaos(t *testing.T, exe string, p chaosParams) {
 			res.parseFailures++
 			t.Errorf("final run: manifest.Read: %v", err)
 		}
-		if err == nil && allUploaded(m, files) {
+		if err == nil && allUploaded(m, files) && (!p.onUpload || allHooksDone(m, files)) {
 			break
 		}
 		if pr.exited() {
@@ -378,6 +393,9 @@ func runChaos(t *testing.T, exe string, p chaosParams) {
 	t.Logf("concurrent reader: %d manifest reads, %d failures", reads, readFailures)
 	checkManifest("after SIGTERM")
 	verifyChaos(t, srv, m, files, &res)
+	if p.onUpload {
+		verifyHooks(t, hookLog, m, files, &res)
+	}
 	if dir := os.Getenv("MEDIASYNC_CHAOS_LOGDIR"); dir != "" {
 		keepLogs(t, filepath.Join(dir, t.Name()), append(logs, manifestPath))
 	}
@@ -394,9 +412,9 @@ func runChaos(t *testing.T, exe string, p chaosParams) {
 		res.bytes += f.size
 	}
 	res.elapsed = time.Since(start)
-	t.Logf("chaos result: variant=%s kills=%d files=%d bytes=%d dup_chunked=%d dup_oneshot=%d manifest_parse_failures=%d resumed=%d unfinalized=%d stray=%d error_lines=%d seconds=%.1f seed=%d",
+	t.Logf("chaos result: variant=%s kills=%d files=%d bytes=%d dup_chunked=%d dup_oneshot=%d manifest_parse_failures=%d resumed=%d unfinalized=%d stray=%d error_lines=%d hook_runs=%d hook_dups=%d seconds=%.1f seed=%d",
 		t.Name()[len("TestChaos/"):], res.kills, res.files, res.bytes, res.dupChunked, res.dupOneShot, res.parseFailures, res.resumed,
-		res.unfinalized, res.stray, res.errorLines, res.elapsed.Seconds(), p.seed)
+		res.unfinalized, res.stray, res.errorLines, res.hookRuns, res.hookDups, res.elapsed.Seconds(), p.seed)
 	if res.dupChunked > 0 {
 		t.Errorf("%d duplicate media id(s) at the emulator for chunked uploads, want 0", res.dupChunked)
 	}
@@ -416,6 +434,53 @@ func allUploaded(m *manifest.Manifest, files []chaosFile) bool {
 	return true
 }
 
+// allHooksDone reports whether every file's entry records its on_upload command as done.
+func allHooksDone(m *manifest.Manifest, files []chaosFile) bool {
+	for _, f := range files {
+		if h := m.Files[f.rel].Hook; h == nil || h.State != manifest.HookDone {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyHooks checks the on_upload log against the files: every uploaded file's command ran at
+// least once (at least once is the promise: a kill after the command ran but before its outcome
+// was recorded runs it again), and only for files of the workload. It counts the runs and the
+// duplicates (runs beyond one per file) and logs each duplicate, for the closing note.
+func verifyHooks(t *testing.T, hookLog string, m *manifest.Manifest, files []chaosFile, res *chaosResult) {
+	t.Helper()
+	b, err := os.ReadFile(hookLog)
+	if err != nil {
+		t.Fatalf("on_upload log: %v", err)
+	}
+	runs := map[string]int{}
+	for line := range strings.Lines(string(b)) {
+		runs[strings.TrimSuffix(line, "\n")]++
+		res.hookRuns++
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.rel] = true
+		switch n := runs[f.rel]; {
+		case n == 0:
+			t.Errorf("%s: uploaded (hook %+v) but its on_upload command never ran", f.rel, m.Files[f.rel].Hook)
+		case n > 1:
+			res.hookDups += n - 1
+			t.Logf("%s: on_upload ran %d times (hook %+v)", f.rel, n, m.Files[f.rel].Hook)
+		}
+		if h := m.Files[f.rel].Hook; h == nil || h.State != manifest.HookDone {
+			t.Errorf("%s: hook %+v, want done", f.rel, h)
+		}
+	}
+	for rel, n := range runs {
+		if !want[rel] {
+			t.Errorf("on_upload ran %d times for %q, which is not a file of the workload", n, rel)
+		}
+	}
+	t.Logf("on_upload: %d runs for %d files, %d duplicates (lines - unique lines)", res.hookRuns, len(files), res.hookDups)
+}
+
 // pending describes the files that are not uploaded yet.
 func pending(m *manifest.Manifest, files []chaosFile) string {
 	var b strings.Builder
@@ -430,6 +495,8 @@ func pending(m *manifest.Manifest, files []chaosFile) string {
 			fmt.Fprintf(&b, "  %s: no entry\n", f.rel)
 		case e.State != manifest.Uploaded || e.SHA256 != f.sha:
 			fmt.Fprintf(&b, "  %s: state %s, sha256 match %v, error %+v, reason %q\n", f.rel, e.State, e.SHA256 == f.sha, e.Error, e.Reason)
+		case e.Hook != nil && e.Hook.State != manifest.HookDone:
+			fmt.Fprintf(&b, "  %s: uploaded, hook %+v\n", f.rel, *e.Hook)
 		}
 	}
 	return b.String()

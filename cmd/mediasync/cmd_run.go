@@ -141,7 +141,10 @@ func someFolderExists(cfg *config.Config) error {
 
 // runOnce is `run --once`.
 func runOnce(ctx context.Context, p *runPlan, hup <-chan os.Signal) (err error) {
-	ag, err := agent.New(p.up, p.aopts, p.log)
+	nt := newNotifier(p.cfg, p.log) // notify: targets get the agent's events (notify.go)
+	aopts := p.aopts
+	aopts.Observer = withNotify(aopts.Observer, nt)
+	ag, err := agent.New(p.up, aopts, p.log)
 	if err != nil {
 		return err
 	}
@@ -150,6 +153,7 @@ func runOnce(ctx context.Context, p *runPlan, hup <-chan os.Signal) (err error) 
 			err = fmt.Errorf("save state: %w", cerr)
 		}
 	}()
+	defer startNotify(ctx, nt)() // delivers what is queued before the exit
 	w, err := newWatcher(ag, p.cfg, p.log)
 	if err != nil {
 		return err
@@ -259,8 +263,9 @@ type generation struct {
 // [generation.stop].
 func startGeneration(ctx context.Context, p *runPlan) (*generation, error) {
 	b := newBackend(folderPaths(p.cfg), p.log)
+	nt := newNotifier(p.cfg, p.log) // one per generation: a Notifier runs once
 	aopts := p.aopts
-	aopts.Observer = agent.Observers(aopts.Observer, b)
+	aopts.Observer = withNotify(agent.Observers(aopts.Observer, b), nt)
 	ag, err := agent.New(p.up, aopts, p.log)
 	if err != nil {
 		return nil, err
@@ -281,6 +286,9 @@ func startGeneration(ctx context.Context, p *runPlan) (*generation, error) {
 		// and the control sockets.
 		err := serveAgent(ectx, eg, p.cfg, ag, b, p.col, p.log)
 		if err == nil {
+			if nt != nil {
+				eg.Go(func() error { return nt.Run(ectx) })
+			}
 			eg.Go(func() error { return ag.Run(ectx, w) })
 		}
 		if werr := eg.Wait(); err == nil {

@@ -40,6 +40,9 @@ type agentConfig struct {
 	ChunkParallelism                 string // default 3
 	// HTTPListen and HTTPToken set http.listen and http.token ("" = none).
 	HTTPListen, HTTPToken string
+	Workers               int    // default 2
+	FolderYAML            string // more keys of every folder, each line indented four spaces (on_upload: ...)
+	YAML                  string // more top-level keys (notify: ...), appended as they are
 }
 
 // writeAgentConfig writes c as a mediasync YAML configuration at path, readable by the owner only
@@ -65,18 +68,28 @@ func writeAgentConfig(t testing.TB, path string, c agentConfig) string {
 	if c.TokenFile != "" {
 		fmt.Fprintf(&b, "  token_file: %q\n", c.TokenFile)
 	}
-	fmt.Fprintf(&b, "upload:\n  workers: 2\n  chunk_size: %s\n  chunk_parallelism: %s\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
-		def(c.ChunkSize, "1MiB"), def(c.ChunkParallelism, "3"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
+	workers := 2
+	if c.Workers > 0 {
+		workers = c.Workers
+	}
+	fmt.Fprintf(&b, "upload:\n  workers: %d\n  chunk_size: %s\n  chunk_parallelism: %s\n  simple_upload_max: %s\n  max_backoff: %s\n  max_attempts: 20\n",
+		workers, def(c.ChunkSize, "1MiB"), def(c.ChunkParallelism, "3"), def(c.SimpleUploadMax, "1MiB"), def(c.MaxBackoff, "1s"))
 	fmt.Fprintf(&b, "watch:\n  mode: auto\n  settle: %s\n  poll_interval: 1s\n  rescan_interval: 0\n", def(c.Settle, "300ms"))
 	if folders := slices.DeleteFunc(append([]string{c.Folder}, c.MoreFolders...), func(f string) bool { return f == "" }); len(folders) > 0 {
 		b.WriteString("folders:\n")
 		for _, f := range folders {
 			fmt.Fprintf(&b, "  - path: %q\n    recursive: true\n    alt_text: none\n", f)
+			if c.FolderYAML != "" {
+				b.WriteString(strings.TrimRight(c.FolderYAML, "\n") + "\n")
+			}
 		}
 	}
 	fmt.Fprintf(&b, "log:\n  level: %s\n  format: %s\n", def(c.LogLevel, "debug"), def(c.LogFormat, "json"))
 	if c.HTTPListen != "" {
 		fmt.Fprintf(&b, "http:\n  listen: %q\n  token: %q\n", c.HTTPListen, c.HTTPToken)
+	}
+	if c.YAML != "" {
+		b.WriteString(strings.TrimRight(c.YAML, "\n") + "\n")
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
