@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"github.com/mediasync/mediasync/internal/durable"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/rs/zerolog"
+
+	"github.com/mediasync/mediasync/internal/durable"
 )
 
 // FileVersion is the version of the token file's JSON shape.

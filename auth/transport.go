@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/mediasync/mediasync/internal/backoff"
 )
 
 // Defaults of [Transport]'s zero-value fields.
@@ -325,11 +326,7 @@ func (t *Transport) backoff() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures++
-	d := ceil
-	if s.failures < 30 && base<<(s.failures-1) < ceil {
-		d = base << (s.failures - 1)
-	}
-	wait := time.Duration(rand.Int64N(int64(d) + 1))
+	wait := backoff.Policy{Base: base, Max: ceil}.Delay(s.failures)
 	s.retryAt = time.Now().Add(wait)
 	return max(wait, time.Millisecond)
 }

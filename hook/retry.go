@@ -3,6 +3,7 @@ package hook
 import (
 	"time"
 
+	"github.com/mediasync/mediasync/internal/backoff"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -29,12 +30,7 @@ func (p Policy) maxAttempts() int { return orDefault(p.MaxAttempts, DefaultMaxAt
 // Delay returns the wait before the next run after attempts failed runs (attempts ≥ 1), for a
 // jitter u in [0, 1) (rand.Float64()).
 func (p Policy) Delay(attempts int, u float64) time.Duration {
-	base, ceiling := orDefault(p.BaseDelay, DefaultBaseDelay), orDefault(p.MaxDelay, DefaultMaxDelay)
-	d := base
-	for i := 1; i < attempts && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
+	d := backoff.Policy{Base: orDefault(p.BaseDelay, DefaultBaseDelay), Max: orDefault(p.MaxDelay, DefaultMaxDelay)}.Ceiling(attempts)
 	u = min(max(u, 0), 1)
 	return time.Duration(u * float64(d))
 }

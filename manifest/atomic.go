@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"github.com/mediasync/mediasync/internal/durable"
-
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/mediasync/mediasync/internal/durable"
 )
 
 // writeSyncer is what a manifest is written through: the temp file, or a test's faulty wrapper.

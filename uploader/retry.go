@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/mediasync/mediasync/internal/backoff"
 )
 
 const (
@@ -192,14 +193,10 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 // backoff is exponential with full jitter: uniform in [0, min(MaxBackoff,
 // base·2ⁿ⁻¹)], so that parallel segments and files do not retry in lockstep.
 func (c *Client) backoff(n int) time.Duration {
-	ceiling := c.opts.MaxBackoff
-	if n < 30 {
-		ceiling = min(ceiling, baseBackoff<<(n-1))
-	}
-	if ceiling <= 0 {
+	if c.opts.MaxBackoff <= 0 {
 		return 0
 	}
-	return rand.N(ceiling + 1)
+	return backoff.Policy{Base: baseBackoff, Max: c.opts.MaxBackoff}.Delay(n)
 }
 
 // try makes one attempt: send, read at most maxBody of the answer, drain and

@@ -15,7 +15,7 @@ const module = "github.com/mediasync/mediasync"
 var allowed = map[string][]string{
 	"agent":    {"watcher", "uploader", "manifest", "alttext", "internal", "hook", "fit"},
 	"watcher":  {},
-	"uploader": {},
+	"uploader": {"internal"},
 	"manifest": {"internal"},
 	"config":   {"uploader"}, // X's limits live in the uploader (one home per fact)
 	"emulator": {},
@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"bench":    {"uploader", "emulator", "internal", "watcher", "manifest", "fit"},
 	"contrib":  {},
 	"examples": {},
-	"hook":     {"manifest"},
+	"hook":     {"manifest", "internal"},
 	"notify":   {"hook"},
 }
 
