@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mediasync/mediasync/fit"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 	"github.com/mediasync/mediasync/watcher"
@@ -186,9 +186,9 @@ func (x explainer) explain(p string) Explanation {
 		case t.Phase == PhaseProcessing:
 			ex.Why = "uploaded; X is processing it"
 		case t.SegmentsTotal > 0:
-			ex.Why = fmt.Sprintf("uploading: %d of %d segments sent (%s of %s)", t.Segments, t.SegmentsTotal, fit.HumanBytes(t.Bytes), fit.HumanBytes(t.Total))
+			ex.Why = fmt.Sprintf("uploading: %d of %d segments sent (%s of %s)", t.Segments, t.SegmentsTotal, human.Bytes(t.Bytes), human.Bytes(t.Total))
 		default:
-			ex.Why = fmt.Sprintf("uploading (%s)", fit.HumanBytes(t.Total))
+			ex.Why = fmt.Sprintf("uploading (%s)", human.Bytes(t.Total))
 		}
 		return ex
 	}
@@ -198,7 +198,7 @@ func (x explainer) explain(p string) Explanation {
 		}
 		if e.State == manifest.Uploaded || e.State == manifest.Skipped || e.State == manifest.Failed {
 			ex.Verdict = VerdictChanged
-			ex.Why = fmt.Sprintf("it changed since it was %s (then %s, now %s): it is looked at again once it stops changing", e.State, fit.HumanBytes(e.Size), fit.HumanBytes(fi.Size()))
+			ex.Why = fmt.Sprintf("it changed since it was %s (then %s, now %s): it is looked at again once it stops changing", e.State, human.Bytes(e.Size), human.Bytes(fi.Size()))
 			ex.Fix = x.runHint()
 			return ex
 		}
@@ -341,7 +341,7 @@ func (x explainer) recorded(ex Explanation, e manifest.Entry) Explanation {
 			ex.Verdict = VerdictUploaded
 			ex.Why = fmt.Sprintf("uploaded as media id %s (key %s), %s", e.MediaIDString, e.MediaKey, x.validity(e))
 			if f := e.Fitted; f != nil {
-				ex.Why += fmt.Sprintf("; X has a fitted copy (%d×%d JPEG, %s), the original is untouched", f.Width, f.Height, fit.HumanBytes(f.Bytes))
+				ex.Why += fmt.Sprintf("; X has a fitted copy (%d×%d JPEG, %s), the original is untouched", f.Width, f.Height, human.Bytes(f.Bytes))
 			}
 			if h := e.Hook; h != nil {
 				ex.Why += "; its on_upload command " + hookText(h, now)

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/fit"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -102,7 +103,7 @@ func (s *session) fitIfNeeded(ctx context.Context, p *plan, category string, log
 		return nil, err
 	}
 	d.result = res
-	log.Info().Int("width", res.Width).Int("height", res.Height).Str("bytes", fit.HumanBytes(res.Bytes)).
+	log.Info().Int("width", res.Width).Int("height", res.Height).Str("bytes", human.Bytes(res.Bytes)).
 		Int("quality", res.Quality).Msg("fitted: the derivative is uploaded, the original is untouched")
 	return d, nil
 }

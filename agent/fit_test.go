@@ -16,7 +16,7 @@ import (
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
-	"github.com/mediasync/mediasync/fit"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
@@ -140,7 +140,7 @@ func TestFitBurst(t *testing.T) {
 		}
 		if e.Fitted != nil {
 			want = e.Fitted.SHA256
-			t.Logf("%s: %s → %d×%d %s", rel, fit.HumanBytes(int64(len(data))), e.Fitted.Width, e.Fitted.Height, fit.HumanBytes(e.Fitted.Bytes))
+			t.Logf("%s: %s → %d×%d %s", rel, human.Bytes(int64(len(data))), e.Fitted.Width, e.Fitted.Height, human.Bytes(e.Fitted.Bytes))
 		}
 		if mi, ok := h.srv.MediaByID(e.MediaIDString); !ok || mi.SHA256 != want {
 			t.Errorf("%s: X holds %q, the manifest records %q", rel, mi.SHA256, want)

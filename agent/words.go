@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mediasync/mediasync/fit"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/uploader"
 )
 
@@ -32,7 +32,7 @@ func limitName(limit int64) string {
 	if limit%(1<<20) == 0 {
 		return fmt.Sprintf("%d MB", limit>>20)
 	}
-	return fit.HumanBytes(limit)
+	return human.Bytes(limit)
 }
 
 // reasonText says why a file cannot be uploaded as it is, for its skipped entry and the log.
@@ -59,7 +59,7 @@ func reasonText(err error, m uploader.Media) string {
 		case uploader.CategorySubtitles:
 			what = "subtitles"
 		}
-		s := fmt.Sprintf("%s is over X's %s %s limit (%s)", fit.HumanBytes(m.Size), limitName(limit), what, m.Category)
+		s := fmt.Sprintf("%s is over X's %s %s limit (%s)", human.Bytes(m.Size), limitName(limit), what, m.Category)
 		if advice != "" {
 			s += "; " + advice
 		}

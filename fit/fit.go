@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/mediasync/mediasync/internal/human"
 )
 
 // Defaults for the zero values of [Options].
@@ -215,7 +217,7 @@ func Fit(ctx context.Context, src io.ReaderAt, size int64, mediaType string, dst
 		head := segments(exif, icc)
 		budget := opts.MaxBytes - int64(len(head))
 		if budget <= 0 {
-			return Result{}, fmt.Errorf("%w: its colour profile and metadata alone take %s of the %s allowed", ErrCannotFit, HumanBytes(int64(len(head))), HumanBytes(opts.MaxBytes))
+			return Result{}, fmt.Errorf("%w: its colour profile and metadata alone take %s of the %s allowed", ErrCannotFit, human.Bytes(int64(len(head))), human.Bytes(opts.MaxBytes))
 		}
 		q, data, smallest, err := search(ctx, frame, budget, opts.MinQuality)
 		if err != nil {
@@ -228,7 +230,7 @@ func Fit(ctx context.Context, src io.ReaderAt, size int64, mediaType string, dst
 		long := max(b.Dx(), b.Dy())
 		next := smallerEdge(long, smallest, budget)
 		if next < minEdge {
-			return Result{}, fmt.Errorf("%w: even at %d pixels and JPEG quality %d it takes %s, more than %s", ErrCannotFit, long, opts.MinQuality, HumanBytes(smallest+int64(len(head))), HumanBytes(opts.MaxBytes))
+			return Result{}, fmt.Errorf("%w: even at %d pixels and JPEG quality %d it takes %s, more than %s", ErrCannotFit, long, opts.MinQuality, human.Bytes(smallest+int64(len(head))), human.Bytes(opts.MaxBytes))
 		}
 		w, h := fitEdge(b.Dx(), b.Dy(), next)
 		if frame, err = resize(ctx, frame, w, h); err != nil {

@@ -3,6 +3,8 @@ package fit
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/mediasync/mediasync/internal/human"
 )
 
 // Needed says whether a photo of MIME type mediaType (as detected from its
@@ -48,46 +50,11 @@ func Needed(mediaType string, size, limit int64) (need bool, reason string) {
 // over says that size is over limit in human units, or in bytes where both
 // round to the same human figure ("5.2 MB is over 5.2 MB" reads as a bug).
 func over(size, limit int64) string {
-	s, l := HumanBytes(size), HumanBytes(limit)
+	s, l := human.Bytes(size), human.Bytes(limit)
 	if s == l {
 		s, l = groupDigits(size)+" bytes", groupDigits(limit)+" bytes"
 	}
 	return fmt.Sprintf("%s is over X's limit of %s", s, l)
-}
-
-// HumanBytes says n bytes as a photographer reads sizes: decimal units, as
-// macOS Finder and camera cards count them, with one decimal under 100
-// ("17.5 MB", "5.2 MB" for X's 5 MiB limit, "278 MB", "1 GB", "940 bytes").
-// A whole number drops its ".0".
-func HumanBytes(n int64) string {
-	if n < 0 {
-		return "-" + HumanBytes(-n)
-	}
-	if n < 1000 {
-		if n == 1 {
-			return "1 byte"
-		}
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
-	units := []string{"KB", "MB", "GB", "TB", "PB", "EB"}
-	v := float64(n)
-	for i, u := range units {
-		v /= 1000
-		// Round first, then decide: 999,960 bytes is "1 MB", not "1000 kB".
-		r := round(v)
-		if r < 1000 || i == len(units)-1 {
-			return strconv.FormatFloat(r, 'f', -1, 64) + " " + u
-		}
-	}
-	panic("unreachable")
-}
-
-// round rounds v to one decimal under 100 and to a whole number above.
-func round(v float64) float64 {
-	if v < 99.95 {
-		return float64(int64(v*10+0.5)) / 10
-	}
-	return float64(int64(v + 0.5))
 }
 
 // groupDigits writes n with thousands separators: 5,242,880.

@@ -168,20 +168,6 @@ func hidden(r rune) bool {
 		(r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0xFEFF
 }
 
-// humanBytes formats n bytes in decimal units, as X states its limits ("17.5 MB").
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n), 0
-	for v >= unit && i < 4 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, [...]string{"", "kB", "MB", "GB", "TB"}[i])
-}
-
 // humanDuration formats d compactly at a useful precision: "45s", "4m05s", "23h59m", "3d4h".
 func humanDuration(d time.Duration) string {
 	if d < 0 {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/mediasync/mediasync/internal/human"
 )
 
 //go:embed assets
@@ -17,13 +19,13 @@ var assets embed.FS
 var (
 	pageTmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		"name":  displayName,
-		"bytes": humanBytes,
+		"bytes": human.Bytes,
 		"pct":   percent,
 		"rate": func(r float64) string {
 			if r <= 0 {
 				return ""
 			}
-			return humanBytes(int64(r)) + "/s"
+			return human.Bytes(int64(r)) + "/s"
 		},
 		"secs": func(s float64) string { return humanDuration(time.Duration(s * float64(time.Second))) },
 		"ago":  func(t, now time.Time) string { return humanDuration(now.Sub(t)) + " ago" },

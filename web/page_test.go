@@ -34,7 +34,7 @@ func TestPageShowsStatus(t *testing.T) {
 		"summary":    {"3 queued", "2026-03-01 12:00:00"},
 		"paused":     {"Uploads are paused", "credits_depleted", "for 5m00s", "no API credits left", "What to do: buy credits", "Next try in 10m00s"},
 		"f0-head":    {"/srv/exports", "1 uploaded", "1 expired", "1 pending", "1 failed", "1 skipped"},
-		"f0-active":  {"video.mp4", "uploading", "42%", "42.0 MB of 100.0 MB", "10 of 24", "3.1 MB/s", "19s"},
+		"f0-active":  {"video.mp4", "uploading", "42%", "42 MB of 100 MB", "10 of 24", "3.1 MB/s", "19s"},
 		"f0-failed":  {"Failed (1)", "broken.jpg", "media processing failed: InvalidMedia", "check the file and press Retry", "not by itself"},
 		"f0-skipped": {"Skipped (1)", "big.tif", "17.5 MB is over X's 5 MB photo limit", "fit: auto would resize it"},
 		"f0-hooks":   {"Hooks failed (1)", "on_upload exited 1", "fix the hook's command"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -135,9 +136,9 @@ func TestHumanFormats(t *testing.T) {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
-	for n, want := range map[int64]string{999: "999 B", 17_461_790: "17.5 MB", 5_000_000: "5.0 MB", 2_500_000_000: "2.5 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+	for n, want := range map[int64]string{999: "999 bytes", 17_461_790: "17.5 MB", 5_000_000: "5 MB", 2_500_000_000: "2.5 GB"} {
+		if got := human.Bytes(n); got != want {
+			t.Errorf("human.Bytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 	if percent(1, 0) != 0 || percent(50, 200) != 25 || percent(300, 200) != 100 {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mediasync/mediasync/fit"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/internal/mediagen"
 )
 
@@ -78,8 +79,8 @@ func run(path string, runs int) error {
 	}
 	stop()
 	fmt.Printf("| %d×%d (%.1f MP) | %s | %d×%d, %s | %d | %.2f s | %.2f s | %d MiB | %d MiB |\n",
-		res.SourceWidth, res.SourceHeight, float64(res.SourceWidth*res.SourceHeight)/1e6, fit.HumanBytes(st.Size()),
-		res.Width, res.Height, fit.HumanBytes(res.Bytes), res.Quality, best.Seconds(), bestCPU.Seconds(), peak.Load()>>20, peakRSS()>>20)
+		res.SourceWidth, res.SourceHeight, float64(res.SourceWidth*res.SourceHeight)/1e6, human.Bytes(st.Size()),
+		res.Width, res.Height, human.Bytes(res.Bytes), res.Quality, best.Seconds(), bestCPU.Seconds(), peak.Load()>>20, peakRSS()>>20)
 	return nil
 }
 

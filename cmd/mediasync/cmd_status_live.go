@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/web"
 )
@@ -157,12 +158,12 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 			if t.Total > 0 {
 				pct = fmt.Sprintf("%d%%", t.Bytes*100/t.Total)
 			}
-			detail := []string{humanSize(t.Bytes) + " of " + humanSize(t.Total)}
+			detail := []string{human.Bytes(t.Bytes) + " of " + human.Bytes(t.Total)}
 			if t.SegmentsTotal > 0 {
 				detail = append(detail, fmt.Sprintf("%d of %d segments", t.Segments, t.SegmentsTotal))
 			}
 			if t.Rate > 0 {
-				detail = append(detail, humanSize(int64(t.Rate))+"/s")
+				detail = append(detail, human.Bytes(int64(t.Rate))+"/s")
 			}
 			if t.ETA > 0 {
 				detail = append(detail, shortDur(time.Duration(t.ETA*float64(time.Second)))+" left")
@@ -251,20 +252,6 @@ func printTable(w io.Writer, indent string, rows [][]string, notes []string) {
 			fmt.Fprintf(w, "%s    %s\n", indent, notes[i])
 		}
 	}
-}
-
-// humanSize formats n bytes in decimal units, as X states its limits.
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n), 0
-	for v >= unit && i < 4 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, [...]string{"", "kB", "MB", "GB", "TB"}[i])
 }
 
 // shortDur formats d compactly, to the second ("45s", "4m05s", "3h10m").

@@ -130,7 +130,7 @@ func TestStatusLive(t *testing.T) {
 		t.Fatalf("status --json while uploading: live %+v\n%s", l, out)
 	}
 	_, out, _ = ra.cli("status")
-	if !regexp.MustCompile(`(?m)^  agent: running, 0 queued, 1 uploading\n  uploading now:\n    slow\.png  uploading  \d+%  [0-9.]+ kB of 1\.\d MB, \d of \d segments`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^  agent: running, 0 queued, 1 uploading\n  uploading now:\n    slow\.png  uploading  \d+%  [0-9.]+ KB of 1(\.\d)? MB, \d of \d segments`).MatchString(out) {
 		t.Errorf("status while uploading:\n%s", out)
 	}
 
