@@ -1,7 +1,7 @@
 // Package fit makes a photo fit X: a photo over its category's limit (5 MB for tweet_image), or of
 // a type X does not show (TIFF, BMP), becomes a JPEG derivative that X takes. The original is only
 // read. [Needed] says whether a file needs it, and why, in a sentence for the photographer; [Fit]
-// writes the derivative and describes it; [HumanBytes] says sizes as people read them ("17.5 MB").
+// writes the derivative and describes it.
 //
 // # The derivative
 //
