@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -443,6 +444,37 @@ func TestSimExplainLive(t *testing.T) {
 		synctest.Wait()
 		if d := s.ag.Explain(filepath.Join(s.dirs[0], "clip.mp4")); d.Verdict != agent.VerdictUploaded {
 			t.Errorf("clip.mp4 afterwards: %s %q; want uploaded", d.Verdict, d.Why)
+		}
+	})
+}
+
+// TestSimProgressLines: a long upload logs a progress line (percent, segments, rate, ETA) at most
+// every 10 seconds (issue 13: a 278 MB video showed nothing between the scan and "uploaded").
+func TestSimProgressLines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simOptions{faults: emulator.Faults{Latency: 4 * time.Second}, configure: func(o *agent.Options) { o.Workers = 1 }})
+		s.drop(0, "long.mp4", mediagen.MP4(40<<20, 1)) // ten 4 MiB segments, three at a time, 4 s each
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if e := s.entry(0, "long.mp4"); e.State != manifest.Uploaded {
+			t.Fatalf("long.mp4: %s", e.State)
+		}
+		var lines []map[string]any
+		for _, l := range strings.Split(s.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["message"] == "uploading" {
+				lines = append(lines, m)
+			}
+		}
+		if len(lines) < 1 || len(lines) > 2 {
+			t.Fatalf("%d progress lines for an upload of about 20 s, want one or two (at most every 10 s):\n%s", len(lines), s.logs.String())
+		}
+		for _, m := range lines {
+			for _, k := range []string{"percent", "segments", "of", "rate", "eta", "media_id"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("progress line without %s: %v", k, m)
+				}
+			}
 		}
 	})
 }

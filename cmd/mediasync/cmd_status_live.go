@@ -220,6 +220,12 @@ func reasonOf(e manifest.Entry) string {
 		return "error: " + msg
 	case e.State == manifest.Skipped:
 		return "why: " + printable(e.Reason)
+	case e.Hook != nil && e.Hook.State == manifest.HookFailed:
+		return fmt.Sprintf("on_upload failed %d time(s), for good: %s; mediasync retry --hooks runs it again",
+			e.Hook.Attempts, printable(e.Hook.LastError))
+	case e.Hook != nil && e.Hook.State == manifest.HookPending && e.Hook.Attempts > 0:
+		return fmt.Sprintf("on_upload failed %d time(s): %s; tried again at %s",
+			e.Hook.Attempts, printable(e.Hook.LastError), e.Hook.NextAttemptAt.Local().Format(time.DateTime))
 	}
 	return ""
 }

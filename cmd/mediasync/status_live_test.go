@@ -28,7 +28,8 @@ func statusIn(t *testing.T, args ...string) (int, string) {
 }
 
 // TestStatusStatesAndReasons: with no agent, status counts expired ids apart from valid ones,
-// filters with --state, prints counts only with --summary, and never cuts a reason.
+// filters with --state, prints counts only with --summary, never cuts a reason, and shows an
+// on_upload command that failed for good.
 func TestStatusStatesAndReasons(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeAgentConfig(t, filepath.Join(t.TempDir(), "c.yaml"), agentConfig{BaseURL: "http://127.0.0.1:1", Folder: dir,
@@ -40,7 +41,8 @@ func TestStatusStatesAndReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rel, e := range map[string]manifest.Entry{
-		"valid.jpg":   {State: manifest.Uploaded, MediaIDString: "111", UploadedAt: now, ExpiresAt: now.Add(20 * time.Hour), UpdatedAt: now},
+		"valid.jpg": {State: manifest.Uploaded, MediaIDString: "111", UploadedAt: now, ExpiresAt: now.Add(20 * time.Hour), UpdatedAt: now,
+			Hook: &manifest.HookState{State: manifest.HookFailed, Attempts: 5, LastError: "exit status 7: curl: (7) Failed to connect"}},
 		"expired.jpg": {State: manifest.Uploaded, MediaIDString: "222", UploadedAt: now.Add(-30 * time.Hour), ExpiresAt: now.Add(-6 * time.Hour), UpdatedAt: now},
 		"bad.mp4":     {State: manifest.Failed, Attempts: 1, UpdatedAt: now, Error: &manifest.Error{Message: longWhy, Permanent: true, HTTPStatus: 400}},
 		"huge.tif":    {State: manifest.Skipped, UpdatedAt: now, Reason: "45.2 MB is over X's 5 MB photo limit; " + strings.Repeat("fit: auto would resize it; ", 4) + "END"},
@@ -58,6 +60,7 @@ func TestStatusStatesAndReasons(t *testing.T) {
 		"1 uploaded, 1 expired, 1 failed, 1 skipped",
 		"error: " + longWhy + " (HTTP 400); not retried by itself",
 		"why: 45.2 MB is over X's 5 MB photo limit; ",
+		"on_upload failed 5 time(s), for good: exit status 7: curl: (7) Failed to connect; mediasync retry --hooks runs it again",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status does not print %q:\n%s", want, out)
