@@ -73,7 +73,7 @@ type runPlan struct {
 	log   zerolog.Logger
 	up    *uploader.Client
 	aopts agent.Options
-	col   *metrics.Collector // nil unless metrics.listen is set (and not --once)
+	col   *metrics.Collector // nil unless http.listen is set (and not --once)
 }
 
 // planRun checks cfg as far as it can without opening a manifest and builds the logger and the
