@@ -22,6 +22,7 @@ import (
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/uploader"
 )
 
 const testOAuth2ClientID = "cmd-test-client-id"
@@ -127,7 +128,11 @@ func TestAuthCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe := loginProbe(cfg, zerolog.Nop())
+	tr, err := newAuthTransport(cfg, uploader.NewTransport(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func(ctx context.Context) error { _, err := tr.Token(ctx); return err } // what a request needs
 	if err := probe(t.Context()); !auth.IsLoginRequired(err) {
 		t.Errorf("login probe before the login = %v, want LoginRequired", err)
 	}

@@ -75,26 +75,6 @@ func newAuthTransport(cfg *config.Config, base http.RoundTripper, log zerolog.Lo
 	return &auth.Transport{Store: st, Config: authConfig(cfg), Base: base}, nil
 }
 
-// loginProbe returns, for api.auth oauth2 with the token file (no bearer_token), a check that
-// the grant is usable: nil, or the *auth.LoginRequiredError that requests would fail with. It is
-// cheap to call often: a stat of the token file, no network while the file is unchanged and marked
-// refused (it may refresh the access token when it is due, as a request would). Nil for the other
-// modes. The agent can poll it while uploads are paused for a login, to resume as soon as
-// 'mediasync auth login' has run.
-func loginProbe(cfg *config.Config, log zerolog.Logger) func(context.Context) error {
-	if cfg.API.Auth != config.AuthOAuth2 || cfg.Credentials.BearerToken != "" {
-		return nil
-	}
-	tr, err := newAuthTransport(cfg, uploader.NewTransport(), log)
-	if err != nil {
-		return func(context.Context) error { return err }
-	}
-	return func(ctx context.Context) error {
-		_, err := tr.Token(ctx)
-		return err
-	}
-}
-
 // bearerTransport adds an OAuth 2.0 bearer token to a clone of each request.
 type bearerTransport struct {
 	token string
