@@ -41,8 +41,15 @@ func freePort(t *testing.T) int {
 func newEnv(t *testing.T, lifetime time.Duration, secret string) *env {
 	t.Helper()
 	redirect := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/callback"
+	return newEnvOn(t, emulatortest.NewServer, lifetime, secret, redirect, t.TempDir()+"/mediasync/token.json")
+}
+
+// newEnvOn is an env on the emulator start gives (on loopback, or in memory for synctest).
+func newEnvOn(t *testing.T, start func(testing.TB, emulator.Options) *emulatortest.Server, lifetime time.Duration,
+	secret, redirect, path string) *env {
+	t.Helper()
 	logs := &testsupport.Buffer{}
-	emu := emulatortest.NewServer(t, emulator.Options{
+	emu := start(t, emulator.Options{
 		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
 		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands
 		Log:    zerolog.New(logs).Level(zerolog.DebugLevel),
@@ -51,7 +58,7 @@ func newEnv(t *testing.T, lifetime time.Duration, secret string) *env {
 	return &env{
 		emu:  emu,
 		cfg:  auth.Config{ClientID: testClientID, ClientSecret: secret, AuthURL: a, TokenURL: tk, RevokeURL: rv, RedirectURL: redirect},
-		path: t.TempDir() + "/mediasync/token.json",
+		path: path,
 		logs: logs,
 		log:  zerolog.New(logs).Level(zerolog.DebugLevel),
 	}

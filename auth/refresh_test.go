@@ -17,18 +17,12 @@ import (
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
-	"github.com/mediasync/mediasync/internal/testsupport"
 )
 
 // memEnv is an in-memory emulator for testing/synctest bubbles, with a grant logged in through
 // Login's --no-browser paste path.
-type memEnv struct {
-	emu  *emulatortest.Server
-	cfg  auth.Config
-	path string
-	logs *testsupport.Buffer
-	log  zerolog.Logger
-}
+// memEnv is an env in memory, for synctest bubbles: its login pastes the code.
+type memEnv struct{ *env }
 
 func newMemEnv(t *testing.T, lifetime time.Duration) *memEnv {
 	t.Helper()
@@ -38,21 +32,8 @@ func newMemEnv(t *testing.T, lifetime time.Duration) *memEnv {
 // newMemEnvSecret is newMemEnv with a confidential client when secret is not "".
 func newMemEnvSecret(t *testing.T, lifetime time.Duration, secret string) *memEnv {
 	t.Helper()
-	logs := &testsupport.Buffer{}
-	redirect := "http://127.0.0.1:1/callback" // never listened on: the code is pasted
-	emu := emulatortest.NewInMemory(t, emulator.Options{
-		OAuth2: emulator.OAuth2Options{ClientID: testClientID, ClientSecret: secret, RedirectURL: redirect, TokenLifetime: lifetime},
-		Faults: emulator.Faults{RateLimit: 1 << 30}, // users/me allows 75 per 15 minutes; these tests make thousands
-		Log:    zerolog.New(logs).Level(zerolog.DebugLevel),
-	})
-	a, tk, rv := auth.Endpoints(emu.URL)
-	return &memEnv{
-		emu:  emu,
-		cfg:  auth.Config{ClientID: testClientID, ClientSecret: secret, AuthURL: a, TokenURL: tk, RevokeURL: rv, RedirectURL: redirect},
-		path: t.TempDir() + "/token.json",
-		logs: logs,
-		log:  zerolog.New(logs).Level(zerolog.DebugLevel),
-	}
+	// The redirect URI is never listened on: the code is pasted.
+	return &memEnv{newEnvOn(t, emulatortest.NewInMemory, lifetime, secret, "http://127.0.0.1:1/callback", t.TempDir()+"/token.json")}
 }
 
 // login runs Login with the redirect pasted on stdin (no listener is reachable in a bubble).
