@@ -151,13 +151,21 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, e)
 }
 
-// fail answers with err, unless the caller went away (then there is no one to answer).
-func fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers with err, scrubbed, unless the caller went away (then there is no one to answer).
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return
 	}
 	status, code := errorAnswer(err)
-	writeError(w, status, code, err.Error())
+	writeError(w, status, code, a.scrubber(r).text(err.Error()))
+}
+
+// scrubber returns the scrubber of an answer to r that names the given folders: the owner-only
+// socket's answers keep every path.
+func (a *api) scrubber(r *http.Request, folders ...Folder) scrubber {
+	s := newScrubber(a.opts, folders)
+	s.keepPaths = trusted(r.Context())
+	return s
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -193,31 +201,32 @@ func parseQuery(r *http.Request) (Query, error) {
 func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
 	if err != nil {
-		fail(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	st, err := a.b.Status(r.Context(), q)
 	if err != nil {
-		fail(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	st.Version = Version
-	newScrubber(a.opts, st.Folders).status(&st)
+	a.scrubber(r, st.Folders...).status(&st)
 	writeJSON(w, http.StatusOK, st)
 }
 
 func (a *api) explain(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Query().Get("path")
 	if !filepath.IsAbs(p) {
-		fail(w, r, fmt.Errorf("%w: path=%q must be an absolute path", ErrInvalid, p))
+		a.fail(w, r, fmt.Errorf("%w: path=%q must be an absolute path", ErrInvalid, p))
 		return
 	}
 	e, err := a.b.Explain(r.Context(), p)
 	if err != nil {
-		fail(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	e.Version = Version
+	a.scrubber(r, Folder{Path: e.Folder}).explanation(&e)
 	writeJSON(w, http.StatusOK, e)
 }
 
@@ -227,11 +236,11 @@ func (a *api) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Folder == "" || req.Rel == "" {
-		fail(w, r, fmt.Errorf("%w: retry needs a folder and a rel", ErrInvalid))
+		a.fail(w, r, fmt.Errorf("%w: retry needs a folder and a rel", ErrInvalid))
 		return
 	}
 	if err := a.b.Retry(r.Context(), req.Folder, req.Rel); err != nil {
-		fail(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, retried{Version, 1})
@@ -252,7 +261,7 @@ func (a *api) retryAll(w http.ResponseWriter, r *http.Request, do func(ctx conte
 	}
 	n, err := do(r.Context(), req.Folder)
 	if err != nil {
-		fail(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, retried{Version, n})
@@ -264,16 +273,17 @@ func (a *api) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !filepath.IsAbs(req.Path) {
-		fail(w, r, fmt.Errorf("%w: path %q must be absolute", ErrInvalid, req.Path))
+		a.fail(w, r, fmt.Errorf("%w: path %q must be absolute", ErrInvalid, req.Path))
 		return
 	}
 	opts := UploadOptions{Category: req.MediaCategory, AltText: req.AltText}
 	if !strings.Contains(r.Header.Get("Accept"), ndjson) {
 		res, err := a.b.Upload(r.Context(), req.Path, opts)
 		if err != nil {
-			fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
+		a.scrubber(r, Folder{Path: res.Folder}).entry(&res.Entry)
 		writeJSON(w, http.StatusOK, uploadLine{Version: Version, Result: &res})
 		return
 	}
@@ -290,7 +300,9 @@ func (a *api) upload(w http.ResponseWriter, r *http.Request) {
 		line.Error = &struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
-		}{code, err.Error()}
+		}{code, a.scrubber(r).text(err.Error())}
+	} else {
+		a.scrubber(r, Folder{Path: res.Folder}).entry(&res.Entry)
 	}
 	s.finish(line)
 }

@@ -48,8 +48,10 @@
 //     no-referrer. Every file name is escaped by html/template (and control and bidi characters are
 //     shown as \u escapes); the script only moves server-rendered nodes.
 //   - Nothing secret or outside the folders is shown: the token and [Options.Redact] values are
-//     replaced by "[redacted]" in every backend text, and absolute paths outside the folders are
-//     cut to "…/NAME" (file paths are shown relative to their folder).
+//     replaced by "[redacted]" in every backend text of every answer (status, explain, upload
+//     results, error messages, and the flash cookie before it is set), and over the network
+//     absolute paths outside the folders are cut to "…/NAME" (file paths are shown relative to
+//     their folder). The owner-only socket's answers keep every path.
 //
 // # Concurrency and lifecycle
 //

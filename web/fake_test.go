@@ -31,6 +31,7 @@ type fake struct {
 	queue   int
 	nextID  int
 	calls   []string // "retry FOLDER REL", "retry-failed FOLDER", ... in order
+	err     error    // when set, what Retry and Upload return
 }
 
 func newFake(now time.Time) *fake {
@@ -116,6 +117,9 @@ func (f *fake) Retry(ctx context.Context, folder, rel string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "retry "+folder+" "+rel)
+	if f.err != nil {
+		return f.err
+	}
 	files, ok := f.folders[folder]
 	if !ok {
 		return fmt.Errorf("%w: no folder %s", ErrNotFound, folder)
@@ -173,7 +177,11 @@ func (f *fake) Upload(ctx context.Context, path string, opts UploadOptions) (Upl
 	f.mu.Lock()
 	f.calls = append(f.calls, "upload "+path+" "+opts.Category+" "+opts.AltText)
 	folder, rel, ok := f.folderOf(path)
+	err := f.err
 	f.mu.Unlock()
+	if err != nil {
+		return UploadResult{}, err
+	}
 	if !ok {
 		return UploadResult{}, fmt.Errorf("%w: %s is in no watched folder", ErrInvalid, path)
 	}

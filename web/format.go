@@ -7,14 +7,18 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/mediasync/mediasync/manifest"
 )
 
-// scrubber removes from a backend's text what the page must never show: the credentials (replaced
+// scrubber removes from a backend's text what an answer must never show: the credentials (replaced
 // by "[redacted]") and absolute paths outside the folders (shortened to "…/NAME"). Paths inside a
-// folder, and the folder paths themselves, stay as they are.
+// folder, and the folder paths themselves, stay as they are; with keepPaths (the owner-only
+// control socket, whose caller can read the config and the manifests anyway) every path does.
 type scrubber struct {
-	secrets []string
-	folders []string
+	secrets   []string
+	folders   []string
+	keepPaths bool
 }
 
 // minRedact is the shortest value redacted: a shorter one is no credential (X's are 25 characters
@@ -56,11 +60,18 @@ func pathEnd(text string, i int) int {
 	return len(text)
 }
 
-func (s scrubber) text(text string) string {
+// redact replaces the credentials in text, and only them.
+func (s scrubber) redact(text string) string {
 	for _, v := range s.secrets {
 		text = strings.ReplaceAll(text, v, "[redacted]")
 	}
-	if !strings.Contains(text, "/") {
+	return text
+}
+
+// text redacts the credentials in text and shortens the paths outside the folders.
+func (s scrubber) text(text string) string {
+	text = s.redact(text)
+	if s.keepPaths || !strings.Contains(text, "/") {
 		return text
 	}
 	var b strings.Builder
@@ -142,6 +153,36 @@ func (s scrubber) status(st *Status) {
 			}
 			l.Items = items
 		}
+	}
+}
+
+// entry scrubs the texts of a manifest entry a backend returns (error, reason, hook error, and
+// where after_upload moved the file), in place.
+func (s scrubber) entry(e *manifest.Entry) {
+	if e == nil {
+		return
+	}
+	if e.Error != nil {
+		c := *e.Error
+		c.Message = s.text(c.Message)
+		e.Error = &c
+	}
+	if e.Hook != nil {
+		h := *e.Hook
+		h.LastError = s.text(h.LastError)
+		e.Hook = &h
+	}
+	e.Reason, e.MovedTo = s.text(e.Reason), s.text(e.MovedTo)
+}
+
+// explanation scrubs every text of e a backend wrote, in place. The path asked about is the
+// caller's own and stays.
+func (s scrubber) explanation(e *Explanation) {
+	e.Reason, e.Fix, e.Rule, e.Detail = s.text(e.Reason), s.text(e.Fix), s.text(e.Rule), s.text(e.Detail)
+	if e.Entry != nil {
+		c := *e.Entry
+		s.entry(&c)
+		e.Entry = &c
 	}
 }
 

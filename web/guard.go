@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Options configures [NewAPIHandler] and [NewPageHandler]. The zero value refuses every request
@@ -248,7 +249,11 @@ func (g *guard) flashCookie(r *http.Request, f flash) *http.Cookie {
 	}
 	text := f.Text
 	if len(text) > maxFlash {
-		text = text[:maxFlash] + "…"
+		cut := maxFlash
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut-- // never half a character
+		}
+		text = text[:cut] + "…"
 	}
 	payload := kind + ":" + text
 	sig := mac(processKey, "flash v1", payload)

@@ -78,7 +78,7 @@ func NewPageHandler(b Backend, opts Options) http.Handler {
 	if opts.Limit <= 0 {
 		opts.Limit = defaultPageLimit
 	}
-	p := &page{b: b, opts: opts, g: newGuard(opts)}
+	p := &page{b: b, opts: opts, g: newGuard(opts), scrub: newScrubber(opts, nil)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.index)
 	for _, name := range []string{"app.js", "app.css"} {
@@ -122,6 +122,8 @@ type page struct {
 	b    Backend
 	opts Options
 	g    *guard
+	// scrub knows no folder: it is for texts that come without a status (errors, the flash).
+	scrub scrubber
 }
 
 // view is what the page template renders.
@@ -164,7 +166,7 @@ func (p *page) index(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := p.b.Status(r.Context(), sq)
 	if err != nil {
-		msg := newScrubber(p.opts, nil).text(err.Error())
+		msg := p.scrub.text(err.Error())
 		switch status, _ := errorAnswer(err); status {
 		case http.StatusInternalServerError:
 			p.problem(w, http.StatusServiceUnavailable, "The agent did not answer: "+msg, "The page tries again when reloaded.")
@@ -173,13 +175,14 @@ func (p *page) index(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	newScrubber(p.opts, st.Folders).status(&st)
+	sc := newScrubber(p.opts, st.Folders)
+	sc.status(&st)
 	v := view{
 		S: st, CSRF: p.g.csrf, Refresh: int(p.opts.Refresh / time.Millisecond), NoScript: noScriptRefresh,
 		Limit: sq.Limit, Back: backQuery(sq), One: sq.Folder != "",
 	}
 	if f, ok := p.g.takeFlash(w, r); ok {
-		f.Text = newScrubber(p.opts, st.Folders).text(f.Text)
+		f.Text = sc.text(f.Text)
 		v.Flash = &f
 	}
 	p.render(w, http.StatusOK, "page.html", v)
@@ -206,7 +209,8 @@ func (p *page) action(do func(r *http.Request, folder string) (string, error)) h
 		msg, err := do(r, r.PostFormValue("folder"))
 		f := flash{Text: msg}
 		if err != nil {
-			f = flash{Error: true, Text: err.Error()}
+			// Redacted now, not only when shown: the cookie itself must not carry a credential.
+			f = flash{Error: true, Text: p.scrub.redact(err.Error())}
 		}
 		http.SetCookie(w, p.g.flashCookie(r, f))
 		back, _ := url.ParseQuery(r.PostFormValue("back"))

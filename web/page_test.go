@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -227,6 +229,89 @@ func TestPageShowsNoPathOutsideFolders(t *testing.T) {
 				t.Errorf("GET %s does not show %q", path, want)
 			}
 		}
+	}
+}
+
+// TestEveryAnswerIsScrubbed: not only the status, every answer a backend's text reaches is
+// scrubbed: /api/explain (its reason, the entry's error, hook error and move target), the error
+// answers of the API, the upload result, and the flash cookie a button sets, which must not carry
+// a credential even though the page would scrub it when shown. The owner-only socket keeps the
+// paths, and redacts the credentials too.
+func TestEveryAnswerIsScrubbed(t *testing.T) {
+	const bearer = "AAAAAAAAAAAAAAAAAAAAAsecret-bearer"
+	leak := fmt.Errorf("retry failed: %s in /home/alice/.netrc", bearer)
+	f := newFake(testNow)
+	e := failedEntry("401 for "+bearer+" reading /home/alice/keys/x.jpg", false)
+	e.Hook = &manifest.HookState{State: manifest.HookFailed, LastError: "curl -H 'Authorization: Bearer " + bearer + "'"}
+	e.MovedTo = "/home/alice/private/e.jpg"
+	f.put(testFolder, "e.jpg", e)
+	opts := Options{Token: apiToken, Redact: []string{bearer}, Loopback: true}
+	srv := newServer(t, f, opts)
+	clean := func(what, body string, bad ...string) {
+		t.Helper()
+		for _, b := range append(bad, bearer) {
+			if strings.Contains(body, b) {
+				t.Errorf("%s shows %q: %s", what, b, body)
+			}
+		}
+		if !strings.Contains(body, "[redacted]") {
+			t.Errorf("%s: no [redacted] in %s", what, body)
+		}
+	}
+	var x Explanation
+	apiCall(t, srv.URL, apiToken, http.MethodGet, "/api/explain?path="+url.QueryEscape(testFolder+"/e.jpg"), "", &x)
+	js, _ := json.Marshal(x)
+	clean("GET /api/explain", string(js), "/home", "alice")
+	if x.Entry == nil || x.Entry.MovedTo != "…/e.jpg" {
+		t.Errorf("explain's moved_to = %+v, want …/e.jpg", x.Entry)
+	}
+
+	f.mu.Lock()
+	f.err = leak
+	f.mu.Unlock()
+	for _, c := range []struct{ path, body string }{
+		{"/api/retry", `{"folder":"` + testFolder + `","rel":"e.jpg"}`},
+		{"/api/upload", `{"path":"` + testFolder + `/e.jpg"}`},
+	} {
+		var eb errorBody
+		apiCall(t, srv.URL, apiToken, http.MethodPost, c.path, c.body, &eb)
+		clean("POST "+c.path, eb.Error.Message, "/home", "alice")
+	}
+
+	// The flash cookie, as it leaves the server.
+	b := browserClient(t)
+	get(t, b, srv.URL+"/?token="+apiToken)
+	_, page := get(t, b, srv.URL+"/")
+	form := url.Values{"folder": {testFolder}, "rel": {"e.jpg"}, csrfField: {csrfOf(t, page)}}
+	resp := postForm(t, b, srv.URL+"/retry", form)
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == flashCookie {
+			p64, _, _ := strings.Cut(c.Value, ".")
+			raw, err := base64.RawURLEncoding.DecodeString(p64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cookie = string(raw)
+		}
+	}
+	if cookie == "" {
+		t.Fatal("POST /retry set no flash cookie")
+	}
+	clean("the flash cookie", cookie)
+
+	// The owner's socket: credentials redacted, paths whole.
+	f.mu.Lock()
+	f.err = nil
+	f.mu.Unlock()
+	x, err := Dial(serveSocket(t, f, Options{Redact: []string{bearer}})).Explain(t.Context(), testFolder+"/e.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ = json.Marshal(x)
+	clean("Explain over the socket", string(js))
+	if x.Entry == nil || x.Entry.MovedTo != e.MovedTo || !strings.Contains(x.Entry.Error.Message, "/home/alice/keys/x.jpg") {
+		t.Errorf("the socket's explain shortened the owner's paths: %s", js)
 	}
 }
 

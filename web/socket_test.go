@@ -19,14 +19,14 @@ import (
 
 // serveSocket serves the API over f on a socket in a fresh directory until the test ends; it
 // returns the socket's path once the socket accepts.
-func serveSocket(t *testing.T, f Backend) string {
+func serveSocket(t *testing.T, f Backend, opts Options) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, SocketName)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan struct{})
-	go func() { done <- ServeUnix(ctx, path, NewAPIHandler(f, Options{})) }()
+	go func() { done <- ServeUnix(ctx, path, NewAPIHandler(f, opts)) }()
 	go func() {
 		defer close(ready)
 		for ctx.Err() == nil {
@@ -57,7 +57,7 @@ func serveSocket(t *testing.T, f Backend) string {
 func TestClientOverSocket(t *testing.T) {
 	f := sampleFake()
 	f.put(testFolder, "second.jpg", failedEntry("boom", false))
-	path := serveSocket(t, f)
+	path := serveSocket(t, f, Options{})
 	fi, err := os.Lstat(path)
 	if err != nil {
 		t.Fatal(err)
