@@ -44,16 +44,22 @@ type queue struct {
 	items    []job
 	queued   map[string]bool // queued, not yet popped
 	inflight map[string]bool
-	again    map[string]job // arrived while in flight
+	again    map[string]pending // arrived while in flight
 	wake     chan struct{}
 	idleCh   chan struct{} // closed when the queue becomes idle; nil while nobody waits
+}
+
+// pending is a job that arrived for a file in flight, and whether it goes to the front.
+type pending struct {
+	j     job
+	front bool
 }
 
 func newQueue() *queue {
 	return &queue{
 		queued:   map[string]bool{},
 		inflight: map[string]bool{},
-		again:    map[string]job{},
+		again:    map[string]pending{},
 		wake:     make(chan struct{}, 1),
 	}
 }
@@ -66,19 +72,23 @@ func (q *queue) push(j job, front bool) {
 	k := j.key()
 	switch {
 	case q.inflight[k]:
-		if old, ok := q.again[k]; ok && old.reply != nil && j.reply == nil {
-			return // keep the request someone waits on
+		if old, ok := q.again[k]; ok {
+			var keep bool
+			if j, keep = supersede(old.j, j); keep {
+				return
+			}
+			front = front || old.front
 		}
-		q.again[k] = j
+		q.again[k] = pending{j, front}
 		return
 	case q.queued[k]:
 		// Keep the queued job's place but take the newer facts: a file re-exported while its
 		// first version waited must be processed as it is now (decide drops a job whose size or
-		// mtime no longer match, and the watcher reports each version only once). A request
-		// someone waits on is never replaced by one nobody waits on.
+		// mtime no longer match, and the watcher reports each version only once).
 		for i := range q.items {
 			if q.items[i].key() == k {
-				if q.items[i].reply != nil && j.reply == nil {
+				var keep bool
+				if j, keep = supersede(q.items[i], j); keep {
 					return
 				}
 				if front && i > 0 {
@@ -99,6 +109,24 @@ func (q *queue) push(j job, front bool) {
 		q.items = append(q.items, j)
 	}
 	q.signal()
+}
+
+// supersede returns the job that takes old's place for the same file: j, answering old's caller
+// too when both have one; or, with keep, old itself when someone waits on old and nobody on j (the
+// watcher's news never displaces a request someone waits on).
+func supersede(old, j job) (_ job, keep bool) {
+	switch {
+	case old.reply == nil:
+		return j, false
+	case j.reply == nil:
+		return old, true
+	}
+	first, second := old.reply, j.reply
+	j.reply = func(e manifest.Entry, err error) {
+		first(e, err)
+		second(e, err)
+	}
+	return j, false
 }
 
 // pop blocks until a job is available or ctx is done.
@@ -138,7 +166,7 @@ func (q *queue) done(key string) {
 	}
 	q.mu.Unlock()
 	if ok {
-		q.push(j, false)
+		q.push(j.j, j.front)
 	}
 }
 
