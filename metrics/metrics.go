@@ -158,6 +158,20 @@ func (c *Collector) FileDone(folder, rel string, outcome agent.Outcome, bytes in
 	c.files.WithLabelValues(string(outcome)).Inc()
 }
 
+// NewSession forgets what described the previous agent's session, the account pause (and its
+// reason), the parked folders and the queue, and keeps the counters. A configuration reload calls
+// it before the new agent starts: that agent reports a pause or a parked folder again if the cause
+// is still there, and a fixed one must not keep /healthz at 503.
+func (c *Collector) NewSession() {
+	c.AuthPaused(false)
+	c.pauseReason.Store(nil)
+	c.parkedMu.Lock()
+	clear(c.parked)
+	c.foldersParked.Set(0)
+	c.parkedMu.Unlock()
+	c.QueueDepth(0)
+}
+
 // QueueDepth sets the number of files waiting for a worker.
 func (c *Collector) QueueDepth(n int) { c.queueDepth.Set(float64(n)) }
 

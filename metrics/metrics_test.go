@@ -161,6 +161,18 @@ func TestCollectorValues(t *testing.T) {
 			},
 			want: map[string]float64{`mediasync_auth_paused`: 1},
 		},
+		{
+			name: "a new session forgets the pause, the parked folders and the queue, not the counts",
+			do: func(c *Collector) {
+				c.Observe(agent.Event{Kind: agent.EventPaused})
+				c.Observe(agent.Event{Kind: agent.EventParked, Folder: "/srv/a"})
+				c.QueueDepth(7)
+				c.FileDone("/srv/a", "x.jpg", agent.OutcomeUploaded, 10, time.Second)
+				c.NewSession()
+			},
+			want: map[string]float64{`mediasync_auth_paused`: 0, `mediasync_folders_parked`: 0, `mediasync_queue_depth`: 0,
+				`mediasync_files_total{outcome="uploaded"}`: 1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -262,6 +262,9 @@ type generation struct {
 // http.listen listener, if configured, and the control sockets; serve.go) until ctx is cancelled or
 // [generation.stop].
 func startGeneration(ctx context.Context, p *runPlan) (*generation, error) {
+	if p.col != nil {
+		p.col.NewSession() // kept across a reload, but the pause and the parked folders were the old agent's
+	}
 	b := newBackend(folderPaths(p.cfg), p.log)
 	nt := newNotifier(p.cfg, p.log) // one per generation: a Notifier runs once
 	aopts := p.aopts

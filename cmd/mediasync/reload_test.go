@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,49 @@ func TestReloadInvalidKeepsRunning(t *testing.T) {
 			waitUntil(t, r.p, "after.jpg uploaded by the agent still running", uploadedIn(r.a, "after.jpg"))
 			r.finish(t)
 		})
+	}
+}
+
+// SIGHUP that fixes the credentials during an account pause: the new agent uploads the file, and
+// /healthz, which answered 503 for the old agent's pause, answers 200 again (the metrics collector
+// is kept across the reload, its pause gauge was the old agent's).
+func TestReloadClearsPause(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent as a subprocess")
+	}
+	srv := emulatortest.NewServer(t, emulator.Options{})
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "a")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := srv.Creds
+	good.BearerToken = ""
+	bad := good
+	bad.AccessTokenSecret = "not-the-secret-0123456789"
+	listen := freeAddr(t)
+	base := agentConfig{BaseURL: srv.URL, Creds: bad, Folder: folder, LogLevel: "info", HTTPListen: listen}
+	cfg := writeAgentConfig(t, filepath.Join(dir, "mediasync.yaml"), base)
+	logPath := filepath.Join(dir, "run.log")
+	p := startProc(t, mediasyncExe(t), logPath, agentEnv(), "run", "--config", cfg)
+	drop(t, folder, "held.jpg", 1)
+	healthz := "http://" + listen + "/healthz"
+	waitUntil(t, p, "the account pause on /healthz", func() bool {
+		code, _ := httpGet(healthz)
+		return code == http.StatusServiceUnavailable
+	})
+
+	base.Creds = good
+	writeAgentConfig(t, cfg, base)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, p, "held.jpg uploaded with the fixed credentials", uploadedIn(folder, "held.jpg"))
+	if code, body := httpGet(healthz); code != http.StatusOK {
+		t.Errorf("/healthz after the reload fixed the credentials = %d %q, want 200", code, body)
+	}
+	if code := p.stop(t, syscall.SIGTERM, time.Minute); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0; log:\n%s", code, tail(logPath, 40))
 	}
 }
 
