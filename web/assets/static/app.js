@@ -9,6 +9,8 @@
   var every = parseInt(body.getAttribute('data-refresh'), 10) || 2000;
   var failures = 0;
   var timer = null;
+  var loading = false; // a refresh is in flight
+  var acting = 0; // buttons whose POST (and the redirect that carries their message) is in flight
   var conn = document.getElementById('conn');
 
   function setConn(text, bad) {
@@ -70,11 +72,17 @@
     timer = setTimeout(refresh, every * Math.pow(2, Math.min(failures, 3)));
   }
 
+  // refresh fetches the page and swaps it in. One at a time, and none while a button's request is
+  // in flight: a refresh between its POST and the redirected GET would take the one-time message
+  // (the flash cookie) and drop it.
   function refresh() {
-    if (document.hidden) {
+    clearTimeout(timer);
+    if (loading) return; // the refresh in flight schedules the next
+    if (document.hidden || acting > 0) {
       schedule();
       return;
     }
+    loading = true;
     fetch(location.href, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'text/html' } })
       .then(function (r) {
         if (r.status === 401) throw new Error('not authorised: open the page again with /?token=TOKEN');
@@ -90,7 +98,10 @@
         failures++;
         setConn('not updating (' + e.message + '); retrying', true);
       })
-      .then(schedule);
+      .then(function () {
+        loading = false;
+        schedule();
+      });
   }
 
   // Buttons: post the form with fetch and show the page the redirect leads to.
@@ -100,6 +111,7 @@
     ev.preventDefault();
     var button = form.querySelector('button');
     if (button) button.disabled = true;
+    acting++;
     fetch(form.action, {
       method: 'POST',
       credentials: 'same-origin',
@@ -111,6 +123,7 @@
       .then(function (t) { swap(t, true); })
       .catch(function (e) { flash('The request failed: ' + e.message, true); })
       .then(function () {
+        acting--;
         if (button && button.isConnected) button.disabled = false;
       });
   });
