@@ -5,7 +5,6 @@ import (
 	"math"
 	"path"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/mediasync/mediasync/manifest"
@@ -207,23 +206,6 @@ func displayName(s string) string {
 func hidden(r rune) bool {
 	return unicode.IsControl(r) || r == unicode.ReplacementChar ||
 		(r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0xFEFF
-}
-
-// humanDuration formats d compactly at a useful precision: "45s", "4m05s", "23h59m", "3d4h".
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch s := int64(d.Round(time.Second) / time.Second); {
-	case s < 60:
-		return fmt.Sprintf("%ds", s)
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case s < 48*3600:
-		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
-	default:
-		return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
-	}
 }
 
 // percent returns done of total in whole percent (0 when total is unknown).

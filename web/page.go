@@ -27,20 +27,20 @@ var (
 			}
 			return human.Bytes(int64(r)) + "/s"
 		},
-		"secs": func(s float64) string { return humanDuration(time.Duration(s * float64(time.Second))) },
-		"ago":  func(t, now time.Time) string { return humanDuration(now.Sub(t)) + " ago" },
-		"for":  func(t, now time.Time) string { return humanDuration(now.Sub(t)) },
+		"secs": func(s float64) string { return human.Duration(time.Duration(s * float64(time.Second))) },
+		"ago":  func(t, now time.Time) string { return human.Duration(now.Sub(t)) + " ago" },
+		"for":  func(t, now time.Time) string { return human.Duration(now.Sub(t)) },
 		"in": func(t, now time.Time) string {
 			if !t.After(now) {
 				return "now"
 			}
-			return "in " + humanDuration(t.Sub(now))
+			return "in " + human.Duration(t.Sub(now))
 		},
 		"expiresIn": func(t, now time.Time) string {
 			if !t.After(now) {
 				return "expired"
 			}
-			return humanDuration(t.Sub(now))
+			return human.Duration(t.Sub(now))
 		},
 		"links": pageLinks,
 		"dict": func(kv ...any) map[string]any {

@@ -130,10 +130,10 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 		fmt.Fprintf(w, "  agent: running, %d queued, %d uploading\n", l.Queue, len(l.Active))
 	}
 	if p := l.Paused; p != nil {
-		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", shortDur(now.Sub(p.Since)), printable(p.Cause), printable(p.Message))
+		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", human.Duration(now.Sub(p.Since)), printable(p.Cause), printable(p.Message))
 		fix := p.Fix
 		if !p.NextProbe.IsZero() {
-			fix = strings.TrimSpace(fix + " (next try in " + shortDur(p.NextProbe.Sub(now)) + ")")
+			fix = strings.TrimSpace(fix + " (next try in " + human.Duration(p.NextProbe.Sub(now)) + ")")
 		}
 		if fix != "" {
 			fmt.Fprintf(w, "    fix: %s\n", printable(fix))
@@ -166,7 +166,7 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 				detail = append(detail, human.Bytes(int64(t.Rate))+"/s")
 			}
 			if t.ETA > 0 {
-				detail = append(detail, shortDur(time.Duration(t.ETA*float64(time.Second)))+" left")
+				detail = append(detail, human.Duration(time.Duration(t.ETA*float64(time.Second)))+" left")
 			}
 			rows = append(rows, []string{printable(t.Rel), printable(string(t.Phase)), pct, strings.Join(detail, ", ")})
 		}
@@ -258,19 +258,4 @@ func printTable(w io.Writer, indent string, rows [][]string, notes []string) {
 			fmt.Fprintf(w, "%s    %s\n", indent, notes[i])
 		}
 	}
-}
-
-// shortDur formats d compactly, to the second ("45s", "4m05s", "3h10m").
-func shortDur(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d.Round(time.Second) / time.Second)
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%ds", s)
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	}
-	return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 }

@@ -1,8 +1,28 @@
-// Package human says quantities as people read them. It is the one home of mediasync's size
-// wording: the skip reasons, explain, status and the status page all say "17.5 MB".
+// Package human says quantities as people read them. It is the one home of mediasync's size and
+// duration wording: the skip reasons, explain, status and the status page all say "17.5 MB" and
+// "4m05s".
 package human
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Duration says d compactly, to the second: "45s", "4m05s", "23h59m", "3d4h". A negative d (a
+// time just past, a clock a little off) says "0s".
+func Duration(d time.Duration) string {
+	switch s := int64(max(d, 0).Round(time.Second) / time.Second); {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 48*3600:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	default:
+		return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+	}
+}
 
 // Bytes says n bytes as a photographer reads sizes: decimal units, as
 // macOS Finder and camera cards count them, with one decimal under 100

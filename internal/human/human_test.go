@@ -1,6 +1,9 @@
 package human
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestBytes(t *testing.T) {
 	for _, tc := range []struct {
@@ -25,6 +28,17 @@ func TestBytes(t *testing.T) {
 	} {
 		if got := Bytes(tc.n); got != tc.want {
 			t.Errorf("Bytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-3 * time.Second: "0s", 0: "0s", 1499 * time.Millisecond: "1s", 45 * time.Second: "45s", 245 * time.Second: "4m05s",
+		23*time.Hour + 59*time.Minute: "23h59m", 47*time.Hour + 59*time.Minute + 59*time.Second: "47h59m", 76 * time.Hour: "3d4h",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
