@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"syscall"
 
 	"github.com/mediasync/mediasync/uploader"
@@ -50,15 +49,4 @@ func outage(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, uploader.ErrStalled) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
-}
-
-// quote returns a path as it may be logged: unchanged when it is printable, Go-quoted when it holds
-// control characters (a file name must not fake a log line) or invalid UTF-8.
-func quote(p string) string {
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == 0xfffd || (r >= 0x80 && r < 0xa0) {
-			return strconv.Quote(p)
-		}
-	}
-	return p
 }

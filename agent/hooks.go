@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/mediasync/mediasync/hook"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -55,7 +56,7 @@ func (s *session) runHook(ctx context.Context, j job) {
 		s.later(j, e.Hook.NextAttemptAt, false)
 		return
 	}
-	log := s.a.log.With().Str("path", quote(j.abs)).Logger()
+	log := s.a.log.With().Str("path", human.Printable(j.abs)).Logger()
 	res := hook.Run(ctx, j.f.OnUpload, hook.Job{Folder: j.f.Path, Rel: j.rel, Entry: e, Attempt: e.Hook.Attempts + 1})
 	if res.Status == hook.Canceled {
 		return // stopping: still pending, it runs at the next start

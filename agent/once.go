@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
 )
@@ -72,7 +73,7 @@ func (a *Agent) Once(ctx context.Context, scan Scanner) (Summary, error) {
 			}
 		}
 		for _, f := range unsettled {
-			a.log.Info().Str("path", quote(f.Path)).Msg("still being written; left for the next run")
+			a.log.Info().Str("path", human.Printable(f.Path)).Msg("still being written; left for the next run")
 		}
 		s.queue.waitIdle(ctx)
 		s.hooks.waitIdle(ctx) // uploads queue hooks, hooks queue nothing

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -66,7 +67,7 @@ func (s *session) commit(j job, e manifest.Entry, then func()) error {
 		return err
 	case errors.Is(err, manifest.ErrInvalid):
 		// The entry itself is refused: no retry can help, and retrying would hold the folder.
-		s.a.log.Error().Str("path", quote(j.abs)).Err(err).Msg("cannot record this file in the manifest")
+		s.a.log.Error().Str("path", human.Printable(j.abs)).Err(err).Msg("cannot record this file in the manifest")
 		return err
 	case s.mode == modeDirect:
 		return err

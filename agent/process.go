@@ -15,6 +15,7 @@ import (
 
 	"github.com/mediasync/mediasync/alttext"
 	"github.com/mediasync/mediasync/hook"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -24,7 +25,7 @@ import (
 // as it stands afterwards and, when the attempt failed, why (recorded or not). Every outcome is
 // recorded in the manifest and logged once.
 func (s *session) process(ctx context.Context, j job) (manifest.Entry, error) {
-	log := s.a.log.With().Str("path", quote(j.abs)).Logger()
+	log := s.a.log.With().Str("path", human.Printable(j.abs)).Logger()
 	prev, had := j.f.store.Get(j.rel)
 	req := request{Kind: j.kind, Explicit: j.explicit, Size: j.size, MTime: j.mtime,
 		RefreshBefore: j.f.RefreshBeforeExpiry, MovePending: j.f.MoveTo != ""}
@@ -475,11 +476,11 @@ func (s *session) afterUpload(j job, e manifest.Entry, log zerolog.Logger) {
 	}
 	dst, err := moveFile(j)
 	if err != nil {
-		log.Error().Err(err).Str("to", quote(dst)).Msg("cannot move uploaded file")
+		log.Error().Err(err).Str("to", human.Printable(dst)).Msg("cannot move uploaded file")
 		return
 	}
 	e.MovedTo = dst
-	s.commit(j, e, func() { log.Info().Str("to", quote(dst)).Msg("moved after upload") })
+	s.commit(j, e, func() { log.Info().Str("to", human.Printable(dst)).Msg("moved after upload") })
 }
 
 func (s *session) observe(j job, o Outcome, e manifest.Entry, d time.Duration) {

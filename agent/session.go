@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mediasync/mediasync/internal/backoff"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
 )
@@ -108,7 +109,7 @@ func (s *session) dispatch(ctx context.Context, in <-chan watcher.File) {
 			rel, err := manifest.Rel(f.Path, wf.Path)
 			if err != nil {
 				// Reported once: the watcher emits each version of a file once per run.
-				s.a.log.Error().Str("path", quote(wf.Path)).Err(err).Msg("cannot record this file in the manifest; rename it to upload it")
+				s.a.log.Error().Str("path", human.Printable(wf.Path)).Err(err).Msg("cannot record this file in the manifest; rename it to upload it")
 				continue
 			}
 			kind := jobNew

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 )
 
@@ -49,7 +50,7 @@ and the manifests. It never changes anything. --json prints one object per file.
 					fmt.Fprintln(a.stdout, string(b))
 					continue
 				}
-				fmt.Fprintf(a.stdout, "%s: %s\n  why: %s\n", quoteName(ex.Path), ex.Verdict, ex.Why)
+				fmt.Fprintf(a.stdout, "%s: %s\n  why: %s\n", human.Printable(filepath.Clean(ex.Path)), ex.Verdict, ex.Why)
 				if ex.Fix != "" {
 					fmt.Fprintf(a.stdout, "  fix: %s\n", ex.Fix)
 				}
@@ -116,14 +117,4 @@ func explainJSON(ex agent.Explanation) explanation {
 		}{t.Bytes, t.Total, t.Segments, t.SegmentsTotal}
 	}
 	return out
-}
-
-// quoteName prints a path as the log does: quoted when it holds control characters.
-func quoteName(p string) string {
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Sprintf("%q", p)
-		}
-	}
-	return filepath.Clean(p)
 }

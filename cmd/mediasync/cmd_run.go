@@ -17,6 +17,7 @@ import (
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/metrics"
 	"github.com/mediasync/mediasync/uploader"
 )
@@ -129,9 +130,9 @@ func someFolderExists(cfg *config.Config) error {
 		case err == nil && st.IsDir():
 			return nil
 		case err == nil:
-			probs = append(probs, cfg.ProblemAt(fmt.Sprintf("folders[%d].path", i), "%s is not a directory", printable(f.Path)))
+			probs = append(probs, cfg.ProblemAt(fmt.Sprintf("folders[%d].path", i), "%s is not a directory", human.Printable(f.Path)))
 		case errors.Is(err, fs.ErrNotExist):
-			probs = append(probs, cfg.ProblemAt(fmt.Sprintf("folders[%d].path", i), "%s does not exist", printable(f.Path)))
+			probs = append(probs, cfg.ProblemAt(fmt.Sprintf("folders[%d].path", i), "%s does not exist", human.Printable(f.Path)))
 		default:
 			return nil // unreadable, say: the agent tells why when it opens it
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
 )
@@ -161,7 +162,7 @@ func (a *app) statusFolders(args []string) (show, all []config.Folder, ignore []
 func unconfiguredFolder(dir string) (config.Folder, error) {
 	f := config.Folder{Path: dir, Recursive: true, Manifest: manifest.DefaultPath(dir)}
 	if _, err := os.Stat(f.Manifest); errors.Is(err, fs.ErrNotExist) {
-		return f, usageError{fmt.Errorf("%s: not a configured folder, and no manifest there (%s)", printable(dir), printable(f.Manifest))}
+		return f, usageError{fmt.Errorf("%s: not a configured folder, and no manifest there (%s)", human.Printable(dir), human.Printable(f.Manifest))}
 	}
 	return f, nil
 }
@@ -252,14 +253,14 @@ func (a *app) printStatus(folders []folderStatus, state string, summary bool) {
 		if i > 0 {
 			fmt.Fprintln(a.stdout)
 		}
-		fmt.Fprintf(a.stdout, "%s  (manifest %s)\n", printable(f.Path), printable(f.Manifest))
+		fmt.Fprintf(a.stdout, "%s  (manifest %s)\n", human.Printable(f.Path), human.Printable(f.Manifest))
 		printLive(a.stdout, f.Live, now)
 		if f.Error != "" {
-			fmt.Fprintf(a.stdout, "  error: %s\n", printable(f.Error))
+			fmt.Fprintf(a.stdout, "  error: %s\n", human.Printable(f.Error))
 			continue
 		}
 		if f.Unavailable != "" {
-			fmt.Fprintf(a.stdout, "  folder unavailable: %s\n", printable(f.Unavailable))
+			fmt.Fprintf(a.stdout, "  folder unavailable: %s\n", human.Printable(f.Unavailable))
 		}
 		if !summary {
 			printRows(a.stdout, f.Files, state, now)
@@ -282,7 +283,7 @@ func (a *app) printStatus(folders []folderStatus, state string, summary bool) {
 			}
 			fmt.Fprintln(a.stdout, ":")
 			for _, rel := range f.NotUploaded[:min(n, 20)] {
-				fmt.Fprintf(a.stdout, "    %s\n", printable(rel))
+				fmt.Fprintf(a.stdout, "    %s\n", human.Printable(rel))
 			}
 			if n > 20 {
 				fmt.Fprintf(a.stdout, "    … and %d more (--json lists all)\n", n-20)
@@ -291,7 +292,7 @@ func (a *app) printStatus(folders []folderStatus, state string, summary bool) {
 		if n := len(f.NotUploadable); n > 0 && state == "" && !summary {
 			fmt.Fprintf(a.stdout, "  %d path(s) cannot be uploaded as they are:\n", n)
 			for _, u := range f.NotUploadable {
-				fmt.Fprintf(a.stdout, "    %s: %s\n", printable(u.Path), printable(u.Reason))
+				fmt.Fprintf(a.stdout, "    %s: %s\n", human.Printable(u.Path), human.Printable(u.Reason))
 			}
 		}
 	}

@@ -123,20 +123,20 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 		return
 	}
 	if l.Error != "" {
-		fmt.Fprintf(w, "  agent: %s\n", printable(l.Error))
+		fmt.Fprintf(w, "  agent: %s\n", human.Printable(l.Error))
 		return
 	}
 	if l.Refused == nil {
 		fmt.Fprintf(w, "  agent: running, %d queued, %d uploading\n", l.Queue, len(l.Active))
 	}
 	if p := l.Paused; p != nil {
-		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", human.Duration(now.Sub(p.Since)), printable(p.Cause), printable(p.Message))
+		fmt.Fprintf(w, "  PAUSED for %s (%s): %s\n", human.Duration(now.Sub(p.Since)), human.Printable(p.Cause), human.Printable(p.Message))
 		fix := p.Fix
 		if !p.NextProbe.IsZero() {
 			fix = strings.TrimSpace(fix + " (next try in " + human.Duration(p.NextProbe.Sub(now)) + ")")
 		}
 		if fix != "" {
-			fmt.Fprintf(w, "    fix: %s\n", printable(fix))
+			fmt.Fprintf(w, "    fix: %s\n", human.Printable(fix))
 		}
 	}
 	for _, r := range []struct {
@@ -146,9 +146,9 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 		if r.r == nil {
 			continue
 		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", r.what, printable(r.r.Cause), printable(r.r.Message))
+		fmt.Fprintf(w, "  %s (%s): %s\n", r.what, human.Printable(r.r.Cause), human.Printable(r.r.Message))
 		if r.r.Fix != "" {
-			fmt.Fprintf(w, "    fix: %s\n", printable(r.r.Fix))
+			fmt.Fprintf(w, "    fix: %s\n", human.Printable(r.r.Fix))
 		}
 	}
 	if len(l.Active) > 0 {
@@ -168,7 +168,7 @@ func printLive(w io.Writer, l *liveStatus, now time.Time) {
 			if t.ETA > 0 {
 				detail = append(detail, human.Duration(time.Duration(t.ETA*float64(time.Second)))+" left")
 			}
-			rows = append(rows, []string{printable(t.Rel), printable(string(t.Phase)), pct, strings.Join(detail, ", ")})
+			rows = append(rows, []string{human.Printable(t.Rel), human.Printable(string(t.Phase)), pct, strings.Join(detail, ", ")})
 		}
 		fmt.Fprintln(w, "  uploading now:")
 		printTable(w, "    ", rows, nil)
@@ -196,7 +196,7 @@ func printRows(w io.Writer, files map[string]manifest.Entry, state string, now t
 		if e.Deleted {
 			st += " (deleted)"
 		}
-		rows = append(rows, []string{printable(rel), printable(st), printable(orDash(e.MediaIDString)), expiresIn(e, now)})
+		rows = append(rows, []string{human.Printable(rel), human.Printable(st), human.Printable(orDash(e.MediaIDString)), expiresIn(e, now)})
 		notes = append(notes, reasonOf(e))
 	}
 	printTable(w, "  ", rows, notes)
@@ -207,7 +207,7 @@ func printRows(w io.Writer, files map[string]manifest.Entry, state string, now t
 func reasonOf(e manifest.Entry) string {
 	switch {
 	case e.State == manifest.Failed && e.Error != nil:
-		msg := printable(e.Error.Message)
+		msg := human.Printable(e.Error.Message)
 		if e.Error.HTTPStatus != 0 {
 			msg = fmt.Sprintf("%s (HTTP %d)", msg, e.Error.HTTPStatus)
 		}
@@ -219,13 +219,13 @@ func reasonOf(e manifest.Entry) string {
 		}
 		return "error: " + msg
 	case e.State == manifest.Skipped:
-		return "why: " + printable(e.Reason)
+		return "why: " + human.Printable(e.Reason)
 	case e.Hook != nil && e.Hook.State == manifest.HookFailed:
 		return fmt.Sprintf("on_upload failed %d time(s), for good: %s; mediasync retry --hooks runs it again",
-			e.Hook.Attempts, printable(e.Hook.LastError))
+			e.Hook.Attempts, human.Printable(e.Hook.LastError))
 	case e.Hook != nil && e.Hook.State == manifest.HookPending && e.Hook.Attempts > 0:
 		return fmt.Sprintf("on_upload failed %d time(s): %s; tried again at %s",
-			e.Hook.Attempts, printable(e.Hook.LastError), e.Hook.NextAttemptAt.Local().Format(time.DateTime))
+			e.Hook.Attempts, human.Printable(e.Hook.LastError), e.Hook.NextAttemptAt.Local().Format(time.DateTime))
 	}
 	return ""
 }

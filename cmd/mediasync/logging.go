@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mediasync/mediasync/config"
+	"github.com/mediasync/mediasync/internal/human"
 )
 
 // durationFields are the log fields that hold a [time.Duration] (zerolog's Dur). In JSON logs each
@@ -56,8 +56,8 @@ func prepareConsole(evt map[string]any) error {
 		}
 		evt[name] = consoleDuration(time.Duration(ms * float64(time.Millisecond)))
 	}
-	if msg, ok := evt[zerolog.MessageFieldName].(string); ok && hasControl(msg) {
-		evt[zerolog.MessageFieldName] = strconv.Quote(msg)
+	if msg, ok := evt[zerolog.MessageFieldName].(string); ok {
+		evt[zerolog.MessageFieldName] = human.Printable(msg)
 	}
 	return nil
 }
@@ -75,26 +75,6 @@ func consoleDuration(d time.Duration) string {
 		d = d.Round(time.Second)
 	}
 	return config.Duration(d).String()
-}
-
-// hasControl reports whether s holds a control character (C0, DEL or C1) or invalid UTF-8: text
-// that could move the cursor, end a line or fake one.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd || (r >= 0x80 && r < 0xa0) {
-			return true
-		}
-	}
-	return false
-}
-
-// printable returns s as it may be printed in a table or a log line: unchanged when it is printable,
-// Go-quoted when it holds control characters or invalid UTF-8 (as the agent logs paths).
-func printable(s string) string {
-	if hasControl(s) {
-		return strconv.Quote(s)
-	}
-	return s
 }
 
 func isTerminal(w io.Writer) bool {

@@ -1,13 +1,26 @@
-// Package human says quantities as people read them. It is the one home of mediasync's size and
-// duration wording: the skip reasons, explain, status and the status page all say "17.5 MB" and
-// "4m05s".
+// Package human says quantities and names as people read them. It is the one home of mediasync's
+// size and duration wording (the skip reasons, explain, status and the status page all say
+// "17.5 MB" and "4m05s") and of how a file name is printed in a log line or a terminal.
 package human
 
 import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
+
+// Printable returns s as it may be printed in a log line, a table or a terminal: unchanged when it
+// is printable, Go-quoted when it holds a control character (C0, DEL or C1: text that could move
+// the cursor, end a line or fake one) or invalid UTF-8.
+func Printable(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
 
 // Duration says d compactly, to the second: "45s", "4m05s", "23h59m", "3d4h". A negative d (a
 // time just past, a clock a little off) says "0s".

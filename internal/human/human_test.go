@@ -42,3 +42,20 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"/srv/a b/été.jpg": "/srv/a b/été.jpg",
+		"a\nfake line.jpg": `"a\nfake line.jpg"`,
+		"esc\x1b[2J.jpg":   `"esc\x1b[2J.jpg"`,
+		"del\x7f.jpg":      `"del\x7f.jpg"`,
+		"c1\u0085.jpg":     `"c1\u0085.jpg"`,
+		"bad\xff.jpg":      `"bad\xff.jpg"`,
+		"tab\tname.jpg":    `"tab\tname.jpg"`,
+		"snowman☃.jpg":     "snowman☃.jpg",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
