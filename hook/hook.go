@@ -97,12 +97,6 @@ func (j Job) Vars() []string {
 	}
 }
 
-// JobVarNames lists the variables [Job.Vars] sets; on_upload.env may not name them.
-func JobVarNames() []string {
-	return []string{"MEDIASYNC_FOLDER", "MEDIASYNC_PATH", "MEDIASYNC_REL", "MEDIASYNC_MEDIA_ID",
-		"MEDIASYNC_MEDIA_KEY", "MEDIASYNC_EXPIRES_AT", "MEDIASYNC_ALT_TEXT", "MEDIASYNC_HOOK_ATTEMPT"}
-}
-
 // Input is what [Exec] gives a command besides its Spec.
 type Input struct {
 	Stdin []byte   // written to standard input, then closed
