@@ -5,6 +5,7 @@ package safefs
 import (
 	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,4 +38,10 @@ func lstatBeneath(rfd int, comps []string, full string, _ opts) (fs.FileInfo, er
 		return nil, ErrEscaped
 	}
 	return fi, nil
+}
+
+// sameInode reports whether st and the os.FileInfo fi describe the same file.
+func sameInode(st *unix.Stat_t, fi fs.FileInfo) bool {
+	s, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && uint64(s.Dev) == uint64(st.Dev) && uint64(s.Ino) == uint64(st.Ino)
 }

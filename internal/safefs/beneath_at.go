@@ -10,9 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"github.com/mediasync/mediasync/internal/durable"
 	"golang.org/x/sys/unix"
 )
 
@@ -298,11 +298,11 @@ func linkRename(olddir int, old string, newdir int, new string) error {
 	return err
 }
 
-// syncDir makes the names in a directory durable. File systems that cannot fsync a directory
-// (some network and FUSE mounts) answer EINVAL or ENOTSUP: nothing more can be asked of them.
+// syncDir makes the names in a directory durable; a file system that cannot fsync a directory
+// ([durable.Unsupported]) is accepted.
 func syncDir(fd int) error {
 	err := ignoringEINTR0(func() error { return unix.Fsync(fd) })
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) {
+	if durable.Unsupported(err) {
 		return nil
 	}
 	if err != nil {
@@ -400,9 +400,3 @@ func copyAcross(sdir int, sname string, ddir int, dname string) (string, error) 
 }
 
 var errReplaced = errors.New("the source name was given to another file during the copy")
-
-// sameInode reports whether st and the os.FileInfo fi describe the same file.
-func sameInode(st *unix.Stat_t, fi fs.FileInfo) bool {
-	s, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && uint64(s.Dev) == uint64(st.Dev) && uint64(s.Ino) == uint64(st.Ino)
-}

@@ -66,8 +66,6 @@ func numbered(base string, i int) string {
 // not a case worth serving.
 const maxNumbered = 10000
 
-func joinRel(comps []string) string { return filepath.Join(comps...) }
-
 // unwrapPath returns the cause inside a *fs.PathError, so that an error about two paths (Move's
 // *os.LinkError) does not name one of them twice.
 func unwrapPath(err error) error {
