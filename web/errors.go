@@ -62,7 +62,6 @@ const (
 	codeForbidden    = "forbidden"
 	codeUnsupported  = "unsupported_media_type"
 	codeInternal     = "internal"
-	codeUnavailable  = "unavailable"
 )
 
 // errorAnswer maps a backend error to its HTTP status and code.

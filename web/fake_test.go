@@ -88,11 +88,11 @@ func (f *fake) Status(ctx context.Context, q Query) (Status, error) {
 			continue
 		}
 		found = true
-		advise := func(rel string, e manifest.Entry) (string, string) {
+		advise := func(rel string, e manifest.Entry) string {
 			if e.State == manifest.Skipped {
-				return e.Reason, "fit: auto would resize it"
+				return "fit: auto would resize it"
 			}
-			return e.Error.Message, "check the file and press Retry"
+			return "check the file and press Retry"
 		}
 		var fs Folder
 		if f.scan {

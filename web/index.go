@@ -12,10 +12,9 @@ import (
 )
 
 // Index keeps the manifest part of one folder's status up to date as its entries change, so that
-// a status costs O(limit + log n) instead of [Summarize]'s pass over every entry: with 100,000
-// entries a page stays well under a millisecond of work however often browsers poll. The agent
-// builds it once from the manifest ([NewIndex]) and tells it every change ([Index.Put],
-// [Index.Delete]); [Index.Folder] answers exactly as Summarize would over the same entries.
+// a status costs O(limit + log n) instead of a pass over every entry: with 100,000 entries a page
+// stays well under a millisecond of work however often browsers poll. The agent builds it once
+// from the manifest ([NewIndex]) and tells it every change ([Index.Put], [Index.Delete]).
 // Safe for concurrent use.
 type Index struct {
 	path string
@@ -213,7 +212,10 @@ func (x *Index) remove(rel string) {
 	}
 }
 
-// Folder returns the folder's status at time now, as [Summarize] over the same entries would.
+// Folder returns the manifest part of the folder's status at time now: the counts per state
+// (uploaded entries whose media id expired by now apart), the q.Limit most recent uploads, and the
+// page of failed, skipped and hook-failed files that q asks for, by path. The caller adds what the
+// manifest does not know: Refused, Parked, Queue and Active.
 func (x *Index) Folder(now time.Time, q Query, advise Advice) Folder {
 	limit, offset := q.limit(), max(q.Offset, 0)
 	x.mu.RLock()

@@ -47,7 +47,7 @@ func TestIndexMatchesSummarize(t *testing.T) {
 		ref[fmt.Sprintf("f%03d.jpg", i)] = randomEntry(r)
 	}
 	x := NewIndex("/f", maps.All(ref))
-	advise := func(rel string, e manifest.Entry) (string, string) { return "why " + rel, "fix " + string(e.State) }
+	advise := func(rel string, e manifest.Entry) string { return "fix " + rel + " " + string(e.State) }
 	check := func(step int) {
 		t.Helper()
 		for _, q := range []Query{{}, {Limit: 7}, {Offset: 5, Limit: 3}, {Offset: 1000}} {

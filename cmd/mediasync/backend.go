@@ -159,13 +159,9 @@ func (b *backend) Status(ctx context.Context, q web.Query) (web.Status, error) {
 
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	advise := func(rel string, e manifest.Entry) (string, string) {
-		reason := e.Reason
-		if e.State == manifest.Failed && e.Error != nil {
-			reason = e.Error.Message
-		}
+	advise := func(rel string, e manifest.Entry) string {
 		_, _, fix := agent.Describe(e, now, true)
-		return reason, fix
+		return fix
 	}
 	for _, path := range b.folders {
 		if q.Folder != "" && filepath.Clean(q.Folder) != path {
