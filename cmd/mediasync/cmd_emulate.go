@@ -156,7 +156,7 @@ GET /_emulator/oauth2 (grants), POST /_emulator/oauth2/revoke-all, POST /_emulat
 }
 
 // secretEmulatorFlags are the flags that carry a secret.
-var secretEmulatorFlags = []string{"consumer-secret", "access-token-secret", "bearer-token", "app-bearer-token"}
+var secretEmulatorFlags = []string{"consumer-secret", "access-token-secret", "bearer-token", "app-bearer-token", "oauth2-client-secret"}
 
 // emulatorCredsFile is the YAML form of --credentials-file: the block the demo prints.
 type emulatorCredsFile struct {

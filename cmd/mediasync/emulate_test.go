@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dghubble/oauth1"
+	"github.com/spf13/pflag"
 )
 
 // TestEmulateCommand runs `mediasync emulate` as a user would: it prints its URL, applies the fault
@@ -209,4 +211,16 @@ func TestEmulateHelpWarnsAboutPs(t *testing.T) {
 			t.Errorf("emulate --help (exit %d) lacks %q:\n%s", code, want, stdout)
 		}
 	}
+}
+
+// Every emulate flag that carries a secret (its name says "secret" or is a bearer token) is one
+// the command warns about when given.
+func TestEmulateSecretFlagsListed(t *testing.T) {
+	cmd := (&app{}).emulateCmd()
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		secret := strings.Contains(f.Name, "secret") || strings.HasSuffix(f.Name, "bearer-token")
+		if secret != slices.Contains(secretEmulatorFlags, f.Name) {
+			t.Errorf("--%s: carries a secret %v, in secretEmulatorFlags %v", f.Name, secret, !secret)
+		}
+	})
 }

@@ -16,8 +16,8 @@ import (
 
 // durationFields are the log fields that hold a [time.Duration] (zerolog's Dur). In JSON logs each
 // is a number of milliseconds (a float: 2200.5); on the console it reads "2.2s". A new duration
-// field takes one of these names, or is added here.
-var durationFields = []string{"duration", "retry_in", "eta", "parked_for", "settle", "network_settle", "poll_interval", "wait", "elapsed"}
+// field takes one of these names, or is added here (TestDurationFieldsListed checks the sources).
+var durationFields = []string{"duration", "retry_in", "eta", "parked_for", "settle", "poll_interval", "grace"}
 
 // zerologGlobals sets zerolog's process-wide encoding once: RFC 3339 timestamps with nanoseconds and
 // durations in milliseconds. Setting them again for each logger (a reload makes a new one) would

@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +31,45 @@ func TestLogDurations(t *testing.T) {
 	}
 	if err := json.Unmarshal(js.Bytes(), &line); err != nil || line.RetryIn != 2200 {
 		t.Errorf("JSON line %q: retry_in = %v (%v), want 2200 (milliseconds)", js.String(), line.RetryIn, err)
+	}
+}
+
+// Every field the project logs with zerolog's Dur is one the console shows as a duration, and
+// every listed name is logged somewhere.
+func TestDurationFieldsListed(t *testing.T) {
+	used := map[string]bool{}
+	re := regexp.MustCompile(`[.\s]Dur\("([a-z_]+)"`)
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != "../..") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			used[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range used {
+		if !slices.Contains(durationFields, name) {
+			t.Errorf("the sources log Dur(%q), which durationFields lacks: the console would show raw milliseconds", name)
+		}
+	}
+	for _, name := range durationFields {
+		if !used[name] {
+			t.Errorf("durationFields lists %q, which nothing logs", name)
+		}
 	}
 }
 
