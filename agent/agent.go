@@ -101,11 +101,10 @@ var _ store = (*manifest.Store)(nil)
 // are open until [Agent.Close]; [Agent.Run], [Agent.Once] and [Agent.UploadFile] each run a
 // session of their own over them (UploadFile joins a running Run's session).
 type Agent struct {
-	up      mediaUploader
-	opts    Options
-	now     func() time.Time
-	log     zerolog.Logger // component=agent
-	rootLog zerolog.Logger // as given, for the packages the agent drives
+	up   mediaUploader
+	opts Options
+	now  func() time.Time
+	log  zerolog.Logger // component=agent
 
 	folders []*folder        // the folders whose manifest opened
 	refused map[string]error // the others, by path, with why
@@ -139,7 +138,6 @@ func New(up mediaUploader, opts Options, log zerolog.Logger) (*Agent, error) {
 		opts:    opts,
 		now:     opts.Now,
 		log:     log.With().Str("component", "agent").Logger(),
-		rootLog: log,
 		refused: map[string]error{},
 		fitting: make(chan struct{}, 1),
 	}

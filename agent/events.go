@@ -12,12 +12,6 @@ type Observer interface {
 	Observe(Event)
 }
 
-// ObserverFunc is an [Observer] from a function.
-type ObserverFunc func(Event)
-
-// Observe calls f.
-func (f ObserverFunc) Observe(e Event) { f(e) }
-
 // Observers returns an Observer that tells each of obs, in order; nil ones are left out.
 func Observers(obs ...Observer) Observer {
 	var out multi

@@ -93,7 +93,8 @@ func (s *session) fitIfNeeded(ctx context.Context, p *plan, category string, log
 		return nil, ctx.Err()
 	}
 	log.Info().Str("why", reason).Msg("fitting the photo to X")
-	res, err := fit.Fit(ctx, p.file, p.obs.Size, raw, tmp, fit.Options{MaxEdge: pol.MaxEdge, KeepMetadata: pol.KeepMetadata})
+	res, err := fit.Fit(ctx, p.file, p.obs.Size, raw, tmp, fit.Options{MaxEdge: pol.MaxEdge, MaxBytes: uploader.MaxImageSize,
+		KeepMetadata: pol.KeepMetadata})
 	<-s.a.fitting
 	if err != nil {
 		d.close()

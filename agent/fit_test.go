@@ -16,6 +16,7 @@ import (
 
 	"github.com/mediasync/mediasync/agent"
 	"github.com/mediasync/mediasync/emulator"
+	"github.com/mediasync/mediasync/fit"
 	"github.com/mediasync/mediasync/internal/human"
 	"github.com/mediasync/mediasync/internal/mediagen"
 	"github.com/mediasync/mediasync/manifest"
@@ -145,5 +146,13 @@ func TestFitBurst(t *testing.T) {
 		if mi, ok := h.srv.MediaByID(e.MediaIDString); !ok || mi.SHA256 != want {
 			t.Errorf("%s: X holds %q, the manifest records %q", rel, mi.SHA256, want)
 		}
+	}
+}
+
+// The fit package's default limit is X's photo limit, which the uploader owns (the agent passes
+// it explicitly; fit cannot import the uploader).
+func TestFitDefaultIsXLimit(t *testing.T) {
+	if fit.DefaultMaxBytes != uploader.MaxImageSize {
+		t.Errorf("fit.DefaultMaxBytes = %d, uploader.MaxImageSize = %d", fit.DefaultMaxBytes, uploader.MaxImageSize)
 	}
 }

@@ -40,8 +40,8 @@ func newGate(now func() time.Time, first time.Duration) *gate {
 }
 
 // wait blocks while uploads are paused. It returns ok=false when ctx is done, and probe=true when
-// the caller is the one worker allowed through to test the account: it must then call endProbe
-// after its job.
+// the caller is the one worker allowed through to test the account (session.probe): its verdict
+// ends with accepted, refused, or endProbe when it has none.
 func (g *gate) wait(ctx context.Context) (ok, probe bool) {
 	for {
 		g.mu.Lock()
@@ -114,8 +114,9 @@ func (g *gate) accepted() bool {
 	return was
 }
 
-// endProbe is called when a probing worker finished without a verdict (its file needed no request):
-// the next worker probes at once.
+// endProbe is called when a probing worker finished without a verdict and the pause it probed
+// ended meanwhile (an upload in flight since before the pause got through): nothing is left to do
+// but let the next worker probe, should a new pause need it.
 func (g *gate) endProbe() {
 	g.mu.Lock()
 	defer g.mu.Unlock()

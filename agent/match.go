@@ -33,7 +33,10 @@ func Matcher(include, exclude []string) (func(rel string) bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(rel string) bool { return m.why(rel) == "" }, nil
+	return func(rel string) bool {
+		ok, _ := m.included(strings.ToLower(rel))
+		return ok
+	}, nil
 }
 
 // matcher holds a folder's include and exclude patterns, lowercased.
@@ -51,26 +54,33 @@ func newMatcher(include, exclude []string) (*matcher, error) {
 	return &matcher{inc: inc, exc: exc, incRaw: include, excRaw: exclude}, nil
 }
 
+// included reports whether the lowercased rel is included, and when an exclude pattern refused
+// it, that pattern's index (else -1). It formats nothing: the watcher asks it of every file.
+func (m *matcher) included(lower string) (ok bool, exc int) {
+	if i := matchIndex(m.exc, lower); i >= 0 {
+		return false, i
+	}
+	if len(m.inc) == 0 {
+		return Candidate(lower), -1
+	}
+	return matchIndex(m.inc, lower) >= 0, -1
+}
+
 // why returns "" when rel is included, else why not, in words for the user.
 func (m *matcher) why(rel string) string {
 	lower := strings.ToLower(rel)
-	if i := matchIndex(m.exc, lower); i >= 0 {
-		return fmt.Sprintf("it matches the folder's exclude pattern %q", m.excRaw[i])
-	}
-	if len(m.inc) == 0 {
-		if Candidate(lower) {
-			return ""
-		}
-		ext := path.Ext(lower)
-		if ext == "" {
-			return "its name has no extension, and the folder considers only media file names (jpg, png, gif, webp, tif, mp4, mov, …) unless it has include patterns"
-		}
-		return fmt.Sprintf("%q is not a media file name extension mediasync considers (jpg, png, gif, webp, bmp, tif, heic, mp4, m4v, mov, webm, ts, srt, vtt); add an include pattern to the folder to consider it", ext)
-	}
-	if matchIndex(m.inc, lower) >= 0 {
+	ok, exc := m.included(lower)
+	switch {
+	case ok:
 		return ""
+	case exc >= 0:
+		return fmt.Sprintf("it matches the folder's exclude pattern %q", m.excRaw[exc])
+	case len(m.inc) > 0:
+		return fmt.Sprintf("it matches none of the folder's include patterns %q", m.incRaw)
+	case path.Ext(lower) == "":
+		return "its name has no extension, and the folder considers only media file names (jpg, png, gif, webp, tif, mp4, mov, …) unless it has include patterns"
 	}
-	return fmt.Sprintf("it matches none of the folder's include patterns %q", m.incRaw)
+	return fmt.Sprintf("%q is not a media file name extension mediasync considers (jpg, png, gif, webp, bmp, tif, heic, mp4, m4v, mov, webm, ts, srt, vtt); add an include pattern to the folder to consider it", path.Ext(lower))
 }
 
 func lowerPatterns(ps []string) ([]string, error) {

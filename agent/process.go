@@ -453,7 +453,7 @@ func (s *session) probe(ctx context.Context) {
 		if errors.As(cause, &pe) {
 			s.gate.refused(pe)
 		} else {
-			s.gate.endProbe()
+			s.gate.endProbe() // the pause ended while the probe ran
 		}
 	}
 }

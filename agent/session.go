@@ -322,12 +322,3 @@ func (s *session) stopFolder(f *folder, err error) {
 
 // errFolderParked is what an explicit request for a file of a parked folder gets.
 var errFolderParked = errors.New("its folder's manifest cannot be written")
-
-func (s *session) parkedErr(f *folder) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.parked[f]; p != nil {
-		return fmt.Errorf("%w: %w", errFolderParked, p.err)
-	}
-	return nil
-}
