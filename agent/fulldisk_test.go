@@ -177,8 +177,8 @@ func TestParkedFolderDoesNotStallOthers(t *testing.T) {
 				t.Errorf("other folder's %d.jpg: %q while the first folder is parked; want uploaded", i, e.State)
 			}
 		}
-		if st := a.Status(); st.Parked[full] == nil {
-			t.Errorf("Status().Parked = %v; want %s with its error", st.Parked, full)
+		if st := a.Status(); st.Parked[full].Err == nil || st.Parked[full].Since.IsZero() {
+			t.Errorf("Status().Parked = %v; want %s with its error and since when", st.Parked, full)
 		}
 		if n := len(srv.Media()); n != 6 {
 			t.Errorf("%d media at X, want 6 (a.jpg, and the other folder's five; b.jpg waits)", n)

@@ -101,8 +101,8 @@ func (a *Agent) Once(ctx context.Context, scan Scanner) (Summary, error) {
 	if fatal != nil {
 		return sum, fatal
 	}
-	for folder, perr := range s.parkedFolders() {
-		return sum, fmt.Errorf("folder %s: cannot write its manifest: %w", folder, perr)
+	for folder, p := range s.parkedFolders() {
+		return sum, fmt.Errorf("folder %s: cannot write its manifest: %w", folder, p.Err)
 	}
 	return sum, nil
 }

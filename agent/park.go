@@ -199,12 +199,12 @@ func (s *session) flushParked(ctx context.Context, f *folder) {
 }
 
 // parkedFolders returns the parked folders and why, for Status and Once.
-func (s *session) parkedFolders() map[string]error {
+func (s *session) parkedFolders() map[string]Parked {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]error, len(s.parked))
+	out := make(map[string]Parked, len(s.parked))
 	for f, p := range s.parked {
-		out[f.Path] = p.err
+		out[f.Path] = Parked{Err: p.err, Since: p.since}
 	}
 	return out
 }

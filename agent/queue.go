@@ -196,6 +196,19 @@ func (q *queue) has(key string) bool {
 }
 
 // len returns the number of jobs queued or in flight.
+// byFolder counts the queued jobs (not in flight) of each folder, manifest writes apart.
+func (q *queue) byFolder() map[string]int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := map[string]int{}
+	for _, j := range q.items {
+		if !j.flush {
+			out[j.f.Path]++
+		}
+	}
+	return out
+}
+
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -38,14 +38,20 @@ type Pause struct {
 
 // Status is a snapshot of what a running agent is doing.
 type Status struct {
-	Running   bool             // Run is running; the rest is empty when it is not
-	Paused    *Pause           // nil unless every upload is paused
-	Queued    int              // files queued or in flight
-	Scheduled int              // retries, refreshes and manifest writes waiting for their time
-	InFlight  []Transfer       // sorted by folder and path
-	Parked    map[string]error // folders whose manifest cannot be written, and why
-	Refused   map[string]error // configured folders that could not be opened, and why
-	Now       time.Time        // when the snapshot was taken
+	Running   bool              // Run is running; the rest is empty when it is not
+	Paused    *Pause            // nil unless every upload is paused
+	Queued    map[string]int    // by folder: files waiting for a worker (not in flight)
+	Scheduled int               // retries, refreshes and manifest writes waiting for their time
+	InFlight  []Transfer        // sorted by folder and path
+	Parked    map[string]Parked // folders whose manifest cannot be written
+	Refused   map[string]error  // configured folders that could not be opened, and why
+	Now       time.Time         // when the snapshot was taken
+}
+
+// Parked is a folder whose manifest cannot be written (see park.go): why, and since when.
+type Parked struct {
+	Err   error
+	Since time.Time
 }
 
 // transfer is the live state of one upload in flight, guarded by session.mu.
@@ -68,7 +74,7 @@ func (a *Agent) Status() Status {
 	if paused, cause, since, next := s.gate.state(); paused {
 		st.Paused = &Pause{Cause: cause, Since: since, NextProbe: next}
 	}
-	st.Queued = s.queue.len()
+	st.Queued = s.queue.byFolder()
 	st.Scheduled = s.sched.len()
 	st.Parked = s.parkedFolders()
 	s.mu.Lock()

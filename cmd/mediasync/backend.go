@@ -43,7 +43,6 @@ type backend struct {
 	mu      sync.RWMutex
 	index   map[string]*web.Index // per opened folder
 	refused map[string]event      // folders refused while running (agent.EventRefused)
-	parked  map[string]time.Time  // when each parked folder was parked (agent.EventParked)
 
 	rates meter
 }
@@ -59,7 +58,7 @@ var _ agent.Observer = (*backend)(nil)
 
 // newBackend returns the backend of the configured folders (absolute paths).
 func newBackend(folders []string, log zerolog.Logger) *backend {
-	b := &backend{index: map[string]*web.Index{}, refused: map[string]event{}, parked: map[string]time.Time{},
+	b := &backend{index: map[string]*web.Index{}, refused: map[string]event{},
 		log: log.With().Str("component", "web").Logger()}
 	for _, f := range folders {
 		b.folders = append(b.folders, filepath.Clean(f))
@@ -91,7 +90,7 @@ func (b *backend) attach(ctx context.Context, ag *agent.Agent) error {
 // cancelled).
 func (b *backend) wait() { b.bg.Wait() }
 
-// Observe keeps the indexes current and notes when folders are parked or refused. It never blocks
+// Observe keeps the indexes current and notes when folders are refused. It never blocks
 // on I/O: an index update is a map write and a binary-search insert under the index's lock.
 func (b *backend) Observe(e agent.Event) {
 	switch e.Kind {
@@ -105,16 +104,6 @@ func (b *backend) Observe(e agent.Event) {
 	case agent.EventRefused:
 		b.mu.Lock()
 		b.refused[e.Folder] = event{e.Time, e.Err}
-		b.mu.Unlock()
-	case agent.EventParked:
-		b.mu.Lock()
-		if _, ok := b.parked[e.Folder]; !ok {
-			b.parked[e.Folder] = e.Time
-		}
-		b.mu.Unlock()
-	case agent.EventUnparked:
-		b.mu.Lock()
-		delete(b.parked, e.Folder)
 		b.mu.Unlock()
 	}
 }
@@ -143,9 +132,8 @@ func (b *backend) Status(ctx context.Context, q web.Query) (web.Status, error) {
 	}
 	st := ag.Status()
 	now := st.Now
-	queued := ag.Queued()
 	out := web.Status{Version: web.Version, Now: now, Folders: []web.Folder{}}
-	for _, n := range queued {
+	for _, n := range st.Queued {
 		out.Queue += n
 	}
 	if p := st.Paused; p != nil {
@@ -177,15 +165,15 @@ func (b *backend) Status(ctx context.Context, q web.Query) (web.Status, error) {
 		if f.Active == nil {
 			f.Active = []web.Transfer{}
 		}
-		f.Queue = queued[path]
+		f.Queue = st.Queued[path]
 		if err, ok := st.Refused[path]; ok {
 			f.Refused = refusalOf(err, b.refused[path].at)
 		} else if ev, ok := b.refused[path]; ok {
 			f.Refused = refusalOf(ev.err, ev.at)
 		}
-		if err, ok := st.Parked[path]; ok {
-			f.Parked = &web.Refusal{Cause: "parked", Since: b.parked[path],
-				Message: "its manifest cannot be written (" + err.Error() + "); its uploads wait in memory",
+		if p, ok := st.Parked[path]; ok {
+			f.Parked = &web.Refusal{Cause: "parked", Since: p.Since,
+				Message: "its manifest cannot be written (" + p.Err.Error() + "); its uploads wait in memory",
 				Fix:     "free space on the manifest's disk, or fix its permissions; the agent writes it again by itself"}
 		}
 		out.Folders = append(out.Folders, f)
