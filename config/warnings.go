@@ -23,8 +23,8 @@ import (
 //   - an on_upload or notify command whose program is not found in PATH,
 //     does not exist or is not executable (the agent's PATH as a service
 //     may differ, so this is not an error);
-//   - a notify header that referenced an unset ${VAR}, and headers sent
-//     over plain http to a host other than loopback.
+//   - notify headers sent over plain http to a host other than loopback (a
+//     header naming an unset ${VAR} is an error of Load, not a warning).
 //
 // Zero folders is not a warning here: the commands that need folders say so.
 // Call it on a config that passed [Load] or [Config.Validate].
