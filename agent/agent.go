@@ -300,13 +300,18 @@ func (a *Agent) known(path string, size int64, mtime time.Time) bool {
 	return recorded(e, ok, size, mtime)
 }
 
-// folderOf returns the folder whose root is root, or, with root "", the folder path lies in.
+// folderOf returns the folder whose root is root, or, with root "", the folder that holds path
+// ([InnermostFolder]: the first one path lies in may be an outer folder, whose manifest does not
+// record the files of a folder nested in it).
 func (a *Agent) folderOf(root, path string) *folder {
-	for _, f := range a.folders {
-		if root != "" && f.Path == root {
-			return f
+	if root == "" {
+		if i, ok := InnermostFolder(a.Folders(), path); ok {
+			return a.folders[i]
 		}
-		if root == "" && isUnder(path, f.Path) {
+		return nil
+	}
+	for _, f := range a.folders {
+		if f.Path == root {
 			return f
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -255,5 +257,53 @@ func TestRestartDoesNotUploadAgain(t *testing.T) {
 	}
 	if sum.Uploaded != 0 || len(h.srv.Media()) != before {
 		t.Errorf("after restart: %+v, emulator media %d → %d; want nothing uploaded", sum, before, len(h.srv.Media()))
+	}
+}
+
+// TestNestedFolderIsInnermost: folders may nest when the outer one does not watch the inner (here
+// it is not recursive). A file of the inner folder is the inner folder's whatever the order of the
+// folders: UploadFile records it in the inner manifest, a scan then leaves it alone, and a file the
+// scan uploaded is not uploaded again by UploadFile.
+func TestNestedFolderIsInnermost(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	inner := filepath.Join(h.dir, "inner")
+	a := h.write("inner/a.jpg", mediagen.JPEG(80, 60, 1))
+	b := h.write("inner/b.jpg", mediagen.JPEG(80, 60, 2))
+	opts := h.options()
+	opts.Folders = []agent.Folder{{Path: h.dir}, {Path: inner}} // the outer one first
+	ag, err := agent.New(h.up, opts, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ag.Close()
+
+	if e, err := ag.UploadFile(t.Context(), a, agent.Override{}); err != nil || e.State != manifest.Uploaded {
+		t.Fatalf("UploadFile(a.jpg) = %+v, %v; want uploaded", e, err)
+	}
+	sum, err := h.once(ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Uploaded != 1 {
+		t.Errorf("Once after UploadFile(a.jpg): %+v; want b.jpg uploaded, a.jpg left alone", sum)
+	}
+	if e, err := ag.UploadFile(t.Context(), b, agent.Override{}); err != nil || e.State != manifest.Uploaded {
+		t.Fatalf("UploadFile(b.jpg) = %+v, %v; want uploaded", e, err)
+	}
+	if n := len(h.srv.Media()); n != 2 {
+		t.Errorf("emulator holds %d media, want 2 (one per file)", n)
+	}
+
+	m, err := manifest.Read(manifest.DefaultPath(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"a.jpg", "b.jpg"} {
+		if e := m.Files[rel]; e.State != manifest.Uploaded {
+			t.Errorf("inner manifest: %s is %q, want uploaded", rel, e.State)
+		}
+	}
+	if m, err := manifest.Read(manifest.DefaultPath(h.dir)); err == nil && len(m.Files) > 0 {
+		t.Errorf("outer manifest records %q; want nothing (the files are the inner folder's)", slices.Sorted(maps.Keys(m.Files)))
 	}
 }

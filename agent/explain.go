@@ -228,16 +228,20 @@ func (x explainer) explain(p string) Explanation {
 	return ex
 }
 
-// folder returns the innermost configured folder that holds p.
+// folder returns the configured folder that holds p ([InnermostFolder]). A configured folder
+// itself is in none (explained as outside).
 func (x explainer) folder(p string) (Folder, bool) {
-	var best Folder
-	found := false
-	for _, f := range x.opts.Folders {
-		if isUnder(p, f.Path) && (!found || len(f.Path) > len(best.Path)) {
-			best, found = f, true
+	paths := make([]string, len(x.opts.Folders))
+	for i, f := range x.opts.Folders {
+		if filepath.Clean(f.Path) == p {
+			return Folder{}, false
 		}
+		paths[i] = f.Path
 	}
-	return best, found && p != best.Path
+	if i, ok := InnermostFolder(paths, p); ok {
+		return x.opts.Folders[i], true
+	}
+	return Folder{}, false
 }
 
 // excluded says why a path inside f is never looked at, by a directory or name rule.

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/mediasync/mediasync/manifest"
 	"github.com/mediasync/mediasync/watcher"
@@ -42,4 +43,26 @@ func root(f Folder, match func(rel string) bool, all []Folder) watcher.Root {
 		}
 	}
 	return r
+}
+
+// InnermostFolder returns the index in folders (absolute directories) of the folder that holds
+// path: of those path lies inside (a folder is not inside itself), the innermost, whatever their
+// order. Folders nest where the outer one does not watch the inner (not recursive, or the inner
+// directory hidden or ignored; config refuses the other nestings). The outer root never descends
+// into the inner folder (see [Roots]), so the inner folder's manifest records its files: any other
+// answer records a file where the watcher does not look, and it is uploaded twice. The test is
+// lexical, as [manifest.Rel]'s, which gives path's key in the folder found (or refuses a name no
+// manifest can record). ok is false when no folder holds path.
+func InnermostFolder(folders []string, path string) (i int, ok bool) {
+	i, shortest := -1, ""
+	for j, f := range folders {
+		rel, err := filepath.Rel(f, path)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		if i < 0 || len(rel) < len(shortest) { // the folders that hold path nest: the innermost is the nearest
+			i, shortest = j, rel
+		}
+	}
+	return i, i >= 0
 }

@@ -59,3 +59,33 @@ func TestRootsAsWatched(t *testing.T) {
 		t.Error("Roots accepted a bad include pattern")
 	}
 }
+
+// InnermostFolder picks the deepest folder that holds a path, whatever the order of the folders.
+func TestInnermostFolder(t *testing.T) {
+	folders := []string{"/m", "/m/in", "/m/in/deeper", "/other", "/"}
+	reversed := slices.Clone(folders)
+	slices.Reverse(reversed)
+	tests := []struct {
+		path string
+		want string // "" = none
+	}{
+		{"/m/a.jpg", "/m"},
+		{"/m/in/a.jpg", "/m/in"},
+		{"/m/in/deeper/sub/a.jpg", "/m/in/deeper"},
+		{"/m/inner/a.jpg", "/m"}, // a sibling sharing a prefix is not inside
+		{"/m/in", "/m"},          // a folder is not inside itself
+		{"/x.jpg", "/"},
+		{"/", ""},
+	}
+	for _, fs := range [][]string{folders, reversed} {
+		for _, tc := range tests {
+			got := ""
+			if i, ok := agent.InnermostFolder(fs, tc.path); ok {
+				got = fs[i]
+			}
+			if got != tc.want {
+				t.Errorf("InnermostFolder(%q, %q) = %q, want %q", fs, tc.path, got, tc.want)
+			}
+		}
+	}
+}

@@ -337,14 +337,19 @@ func (b *backend) Upload(ctx context.Context, path string, opts web.UploadOption
 	return web.UploadResult{Folder: folder, Rel: rel, Entry: e}, nil
 }
 
-// folderOf returns the innermost folder of ag that holds path, and path's manifest key there.
+// folderOf returns the folder of ag that holds path (agent.InnermostFolder) and path's manifest
+// key there; "" when none does, or path's name cannot be a key.
 func (b *backend) folderOf(ag *agent.Agent, path string) (folder, rel string) {
-	for _, f := range ag.Folders() {
-		if r, err := manifest.Rel(f, path); err == nil && len(f) > len(folder) {
-			folder, rel = f, r
-		}
+	folders := ag.Folders()
+	i, ok := agent.InnermostFolder(folders, path)
+	if !ok {
+		return "", ""
 	}
-	return folder, rel
+	rel, err := manifest.Rel(folders[i], path)
+	if err != nil {
+		return "", ""
+	}
+	return folders[i], rel
 }
 
 // Explain says what the agent knows and decides about path, live.

@@ -82,20 +82,21 @@ func (g *agents) close() {
 	}
 }
 
-// folderHolding returns the innermost configured folder that holds path, if any.
+// folderHolding returns the configured folder that holds path (agent.InnermostFolder), if any and
+// path's name can be a key of its manifest.
 func folderHolding(folders []config.Folder, path string) (config.Folder, bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return config.Folder{}, false
 	}
-	var best config.Folder
-	found := false
-	for _, f := range folders {
-		if _, ok := relTo(f.Path, abs); ok && abs != filepath.Clean(f.Path) && (!found || len(f.Path) > len(best.Path)) {
-			best, found = f, true
-		}
+	i, ok := agent.InnermostFolder(folderPaths(folders), abs)
+	if !ok {
+		return config.Folder{}, false
 	}
-	return best, found
+	if _, ok := relTo(folders[i].Path, abs); !ok {
+		return config.Folder{}, false
+	}
+	return folders[i], true
 }
 
 // noAgentAnyMore explains an agent that stopped between the probe and the request.
@@ -175,16 +176,18 @@ func (u *fileUploader) uploadVia(ctx context.Context, r remoteAgent, path string
 // an agent that cannot answer is left out.
 func explainOne(ctx context.Context, live *agents, opts agent.ExplainOptions, path string) agent.Explanation {
 	if abs, err := filepath.Abs(path); err == nil {
-		var best agent.Folder
-		for _, f := range opts.Folders {
-			if _, ok := relTo(f.Path, abs); ok && len(f.Path) > len(best.Path) {
-				best = f
-			}
+		paths := make([]string, len(opts.Folders))
+		for i, f := range opts.Folders {
+			paths[i] = f.Path
 		}
-		if best.Path != "" {
-			m := best.Manifest
+		i, ok := agent.InnermostFolder(paths, abs)
+		if ok {
+			_, ok = relTo(paths[i], abs) // a name no manifest can record: no agent knows more than Explain
+		}
+		if ok {
+			m := opts.Folders[i].Manifest
 			if m == "" {
-				m = manifest.DefaultPath(best.Path)
+				m = manifest.DefaultPath(paths[i])
 			}
 			if c, err := live.of(ctx, m); c != nil && err == nil {
 				if x, err := c.Explain(ctx, abs); err == nil {

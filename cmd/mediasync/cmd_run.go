@@ -266,7 +266,7 @@ func startGeneration(ctx context.Context, p *runPlan) (*generation, error) {
 	if p.col != nil {
 		p.col.NewSession() // kept across a reload, but the pause and the parked folders were the old agent's
 	}
-	b := newBackend(folderPaths(p.cfg), p.log)
+	b := newBackend(folderPaths(p.cfg.Folders), p.log)
 	nt := newNotifier(p.cfg, p.log) // one per generation: a Notifier runs once
 	aopts := p.aopts
 	aopts.Observer = withNotify(agent.Observers(aopts.Observer, b), nt)

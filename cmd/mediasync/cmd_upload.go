@@ -164,11 +164,8 @@ func (u *fileUploader) close() error {
 
 // refusedFolder returns why the configured folder holding path cannot take it, if so.
 func (u *fileUploader) refusedFolder(path string) error {
-	abs, _ := filepath.Abs(path)
-	for folder, err := range u.refused {
-		if _, ok := relTo(folder, abs); ok {
-			return err
-		}
+	if f, ok := folderHolding(u.cfg.Folders, path); ok {
+		return u.refused[f.Path]
 	}
 	return nil
 }

@@ -31,10 +31,9 @@ func (a *app) locate(path string) (located, error) {
 		if err != nil {
 			return located{}, err
 		}
-		for _, f := range cfg.Folders {
-			if rel, ok := relTo(f.Path, abs); ok {
-				return located{f.Path, f.Manifest, rel}, nil
-			}
+		if f, ok := folderHolding(cfg.Folders, abs); ok {
+			rel, _ := relTo(f.Path, abs)
+			return located{f.Path, f.Manifest, rel}, nil
 		}
 	} else if a.configPath != "" {
 		return located{}, err

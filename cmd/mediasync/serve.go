@@ -39,10 +39,10 @@ func socketPath(manifestPath string) string {
 	return filepath.Join(filepath.Dir(manifestPath), web.SocketName)
 }
 
-// folderPaths returns the paths of cfg's folders, in order.
-func folderPaths(cfg *config.Config) []string {
-	out := make([]string, len(cfg.Folders))
-	for i, f := range cfg.Folders {
+// folderPaths returns the paths of folders, in order.
+func folderPaths(folders []config.Folder) []string {
+	out := make([]string, len(folders))
+	for i, f := range folders {
 		out[i] = f.Path
 	}
 	return out
