@@ -300,15 +300,12 @@ func (a *Agent) known(path string, size int64, mtime time.Time) bool {
 	return recorded(e, ok, size, mtime)
 }
 
-// folderOf returns the folder whose root is root, or, with root "", the folder that holds path
-// ([InnermostFolder]: the first one path lies in may be an outer folder, whose manifest does not
-// record the files of a folder nested in it).
+// folderOf returns the folder whose root is root, or, with root "", the open folder that holds
+// path (see holder); nil if there is none.
 func (a *Agent) folderOf(root, path string) *folder {
 	if root == "" {
-		if i, ok := InnermostFolder(a.Folders(), path); ok {
-			return a.folders[i]
-		}
-		return nil
+		f, _ := a.holder(path)
+		return f
 	}
 	for _, f := range a.folders {
 		if f.Path == root {
@@ -316,6 +313,32 @@ func (a *Agent) folderOf(root, path string) *folder {
 		}
 	}
 	return nil
+}
+
+// holder returns the folder that holds path: the innermost configured folder ([InnermostFolder]:
+// the first one path lies in may be an outer folder, whose manifest does not record the files of a
+// folder nested in it). That folder is chosen among every configured one, open or not: when it
+// could not be opened, the error wraps [ErrFolderRefused] (an enclosing folder that is open must not
+// record the file either, the inner folder's manifest will); when none holds path,
+// [ErrNotInFolder].
+func (a *Agent) holder(path string) (*folder, error) {
+	paths := make([]string, len(a.opts.Folders))
+	for i, f := range a.opts.Folders {
+		paths[i] = f.Path
+	}
+	i, ok := InnermostFolder(paths, path)
+	if !ok {
+		return nil, ErrNotInFolder
+	}
+	for _, f := range a.folders {
+		if f.Path == paths[i] {
+			return f, nil
+		}
+	}
+	if why := a.Refused()[paths[i]]; why != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrFolderRefused, paths[i], why)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrFolderRefused, paths[i])
 }
 
 // isUnder reports whether p is dir or inside it.

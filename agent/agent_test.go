@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -305,5 +306,35 @@ func TestNestedFolderIsInnermost(t *testing.T) {
 	}
 	if m, err := manifest.Read(manifest.DefaultPath(h.dir)); err == nil && len(m.Files) > 0 {
 		t.Errorf("outer manifest records %q; want nothing (the files are the inner folder's)", slices.Sorted(maps.Keys(m.Files)))
+	}
+}
+
+// A file of a nested folder that could not be opened (its manifest locked by another agent) is not
+// recorded by the enclosing folder, which is open: UploadFile refuses it, nothing is uploaded, and
+// the outer manifest stays without it (the inner folder's agent records it).
+func TestNestedRefusedFolderIsNotTheOuterOnes(t *testing.T) {
+	h := newHarness(t, emulator.Faults{})
+	inner := filepath.Join(h.dir, "inner")
+	a := h.write("inner/a.jpg", mediagen.JPEG(80, 60, 1))
+	held, err := manifest.Open(manifest.DefaultPath(inner), inner) // the other agent
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	opts := h.options()
+	opts.Folders = []agent.Folder{{Path: h.dir}, {Path: inner}}
+	ag, err := agent.New(h.up, opts, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ag.Close()
+	if _, err := ag.UploadFile(t.Context(), a, agent.Override{}); !errors.Is(err, agent.ErrFolderRefused) || !errors.Is(err, manifest.ErrLocked) {
+		t.Errorf("UploadFile in a refused nested folder = %v; want ErrFolderRefused wrapping ErrLocked", err)
+	}
+	if n := len(h.srv.Media()); n != 0 {
+		t.Errorf("emulator holds %d media, want none", n)
+	}
+	if m, err := manifest.Read(manifest.DefaultPath(h.dir)); err == nil && len(m.Files) > 0 {
+		t.Errorf("outer manifest records %q; want nothing", slices.Sorted(maps.Keys(m.Files)))
 	}
 }

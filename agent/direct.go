@@ -23,6 +23,10 @@ type Override struct {
 // ErrNotInFolder is returned by [Agent.UploadFile] for a file outside every folder of the agent.
 var ErrNotInFolder = errors.New("file is not in a configured folder")
 
+// ErrFolderRefused is returned by [Agent.UploadFile] for a file whose folder is configured but not
+// watched (its manifest locked by another agent, damaged, ...; [Agent.Refused] says why).
+var ErrFolderRefused = errors.New("its folder is not watched")
+
 // UploadFile uploads the file at path now, as the user asked for it by name, records it in its
 // folder's manifest, and returns its entry: a file already uploaded with the same content and an id
 // valid for 10 more minutes is not uploaded again; a skipped or failed one is tried again. While
@@ -33,9 +37,9 @@ func (a *Agent) UploadFile(ctx context.Context, path string, o Override) (manife
 	if err != nil {
 		return manifest.Entry{}, err
 	}
-	f := a.folderOf("", abs)
-	if f == nil {
-		return manifest.Entry{}, fmt.Errorf("%s: %w", path, ErrNotInFolder)
+	f, err := a.holder(abs)
+	if err != nil {
+		return manifest.Entry{}, fmt.Errorf("%s: %w", path, err)
 	}
 	rel, err := manifest.Rel(f.Path, abs)
 	if err != nil {
