@@ -119,21 +119,15 @@ func DefaultPath() (string, error) {
 // LockPath returns the lock file that guards the token file at path.
 func LockPath(path string) string { return path + ".lock" }
 
-// stamp identifies one version of the file cheaply: every write renames a new inode into place.
+// stamp identifies one version of the file cheaply: every write renames a new inode into place,
+// so where the system names the inode (stampOf in stamp_unix.go) a rewrite within the mtime's
+// resolution is still seen; elsewhere (stamp_other.go) size and mtime alone tell versions apart.
 type stamp struct {
 	ok    bool
 	dev   uint64
 	ino   uint64
 	size  int64
 	mtime int64
-}
-
-func stampOf(fi fs.FileInfo) stamp {
-	st := stamp{ok: true, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.dev, st.ino = uint64(sys.Dev), uint64(sys.Ino)
-	}
-	return st
 }
 
 // Store is the token file: read with a stat-based cache, written atomically with mode 0600, and
