@@ -18,8 +18,10 @@
 //
 // Refreshes happen at use, when less than [RefreshMargin] (5 minutes or a tenth of the lifetime,
 // whichever is shorter) is left or after a 401, never on a timer. A network error, 5xx or 429 of the
-// token endpoint keeps the grant and is retried with full-jitter backoff ([*RefreshError] after
-// Transport.RefreshAttempts); a refused grant (invalid_grant, or X's 400 invalid_request "Value
+// token endpoint keeps the grant and fails the request with a temporary [*RefreshError]; the
+// transport makes at most one token request per request and leaves retrying to its caller, while
+// a full-jitter backoff shared by the process spaces the token requests (RefreshError.RetryAt says
+// until when). A refused grant (invalid_grant, or X's 400 invalid_request "Value
 // passed for the token was invalid.") is recorded in the file and every later request fails at
 // once with a [*LoginRequiredError] (LoginRequired() true, wraps [ErrLoginRequired]) until the file
 // changes: each request stats it, so a running agent picks up a new `mediasync auth login` without

@@ -149,6 +149,7 @@ type Store struct {
 	// refresh state, guarded by sem
 	failures   int       // consecutive transient refresh failures
 	retryAt    time.Time // no refresh attempt before this
+	lastErr    error     // the last transient failure, while failures > 0
 	refused    string    // refresh token the token endpoint refused the client for (ReasonClient)
 	refusedErr *LoginRequiredError
 	pending    *Token    // a refreshed pair that could not be written yet; never used before it is

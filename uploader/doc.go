@@ -36,7 +36,9 @@
 //
 // One retry loop: network errors, 5xx, 408 and stalls (no progress for
 // RequestTimeout) are retried up to MaxAttempts with full-jitter backoff;
-// 429 follows Retry-After or x-rate-limit-reset. Budgets from the
+// 429 follows Retry-After or x-rate-limit-reset. A transport error with a
+// RetryAt() time.Time method (the auth package's failed OAuth 2.0 refresh,
+// whose transport does not retry) is retried too, no sooner than RetryAt. Budgets from the
 // x-rate-limit-* and 24-hour headers are tracked per endpoint, so requests
 // wait instead of running into 429. Every server-asked wait is capped at
 // [MaxServerWait]; one longer than Options.MaxInlineWait is not slept: the
