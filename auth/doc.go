@@ -10,7 +10,8 @@
 // writer holds an exclusive flock on the file + ".lock", and a refresh re-reads the file after
 // taking it, so two processes sharing the file (two agents, `upload` beside `run`) never spend one
 // refresh token twice: the second one finds the first one's new pair and uses it. A refreshed pair
-// is in the file before its access token is used. X's refresh tokens are single use (every refresh
+// is in the file before its access token is used; one that could not be written is kept in memory
+// and written by the next refresh, unless the file changed meanwhile (a newer `auth login` wins). X's refresh tokens are single use (every refresh
 // returns a new one and reusing a spent one can revoke the grant; r-lib/httr2 issue #197, 2023-01;
 // gptme/gptme-contrib PR #285, 2026-02), so the one unavoidable loss is a process killed between
 // the token endpoint's answer and the rename; the refreshed pair is therefore renamed into place

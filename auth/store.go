@@ -153,6 +153,7 @@ type Store struct {
 	refused    string    // refresh token the token endpoint refused the client for (ReasonClient)
 	refusedErr *LoginRequiredError
 	pending    *Token    // a refreshed pair that could not be written yet; never used before it is
+	pendingSt  stamp     // the file's version when pending was kept; pending is dropped if it changes
 	forcedAt   time.Time // last refresh forced by a 401
 	forcedTok  string    // access token that forced refresh produced
 }
@@ -385,6 +386,56 @@ func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// keepPending keeps nt, a refreshed pair whose write failed, to be written by the next refresh;
+// the caller holds the lock. The file's version now is remembered with it: the pair is written
+// later only over that version, never over a newer login (see [Store.takePending]).
+func (s *Store) keepPending(nt *Token) {
+	st, err := s.stat()
+	s.mu.Lock()
+	if err != nil {
+		st = s.st // the version read under this lock before the refresh
+	}
+	s.pending, s.pendingSt = nt, st
+	s.mu.Unlock()
+}
+
+// takePending returns the pending pair if there is one and the file is still the version it was
+// kept with, and forgets it either way; the caller holds the lock. A changed file (an `auth login`
+// or `logout` by another process, a refusal recorded by one) wins: the pending pair belongs to the
+// grant the file held before, and writing it would overwrite a newer one.
+func (s *Store) takePending() (*Token, error) {
+	s.mu.Lock()
+	pending, kept := s.pending, s.pendingSt
+	s.mu.Unlock()
+	if pending == nil {
+		return nil, nil
+	}
+	st, err := s.stat()
+	if err != nil {
+		return nil, err // pending is kept: the next refresh decides
+	}
+	s.mu.Lock()
+	s.pending, s.pendingSt = nil, stamp{}
+	s.mu.Unlock()
+	if st != kept {
+		s.log.Warn().Str("path", s.path).Msg("the token file changed since a refreshed pair could not be written; that pair is dropped and the file's grant used")
+		return nil, nil
+	}
+	return pending, nil
+}
+
+// stat returns the file's version: the zero stamp when it is missing.
+func (s *Store) stat() (stamp, error) {
+	fi, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return stamp{}, nil
+	case err != nil:
+		return stamp{}, fmt.Errorf("stat token file: %w", err)
+	}
+	return stampOf(fi), nil
 }
 
 // syncDir makes a rename in dir durable (internal/durable).

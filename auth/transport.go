@@ -197,9 +197,9 @@ func (t *Transport) refreshOnce(ctx context.Context, rejected string) (*Token, e
 		return tok, nil
 	}
 	s.mu.Lock()
-	retryAt, pending, failures, last := s.retryAt, s.pending, s.failures, s.lastErr
+	retryAt, pending, failures, last := s.retryAt, s.pending != nil, s.failures, s.lastErr
 	s.mu.Unlock()
-	if pending == nil && now.Before(retryAt) {
+	if !pending && now.Before(retryAt) {
 		if rejected == "" && now.Before(tok.Expiry) {
 			return tok, nil // still valid: use it while the token endpoint recovers
 		}
@@ -211,16 +211,17 @@ func (t *Transport) refreshOnce(ctx context.Context, rejected string) (*Token, e
 		return nil, err
 	}
 	defer s.unlock(l)
-	if pending != nil {
-		// A refreshed pair whose write failed: the old refresh token is spent, so this pair is the
-		// grant. Write it before anything else.
-		if err := s.write(pending, true); err != nil {
+	// A refreshed pair whose write failed: the old refresh token is spent, so this pair is the
+	// grant, unless the file changed since (a newer login). Write it before anything else.
+	p, err := s.takePending()
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		if err := s.write(p, true); err != nil {
+			s.keepPending(p)
 			return nil, err
 		}
-		s.mu.Lock()
-		s.pending = nil
-		s.mu.Unlock()
-		return pending, nil
 	}
 	// Re-read under the lock: another process may have refreshed (or logged in) meanwhile.
 	tok, err = s.Load()
@@ -243,9 +244,7 @@ func (t *Transport) refreshOnce(ctx context.Context, rejected string) (*Token, e
 	nt, err := t.exchangeRefresh(ctx, tok)
 	if err == nil {
 		if werr := s.write(nt, true); werr != nil {
-			s.mu.Lock()
-			s.pending = nt
-			s.mu.Unlock()
+			s.keepPending(nt)
 			s.log.Error().Err(werr).Msg("refreshed token could not be written; it is kept in memory and not used until written")
 			return nil, werr
 		}
