@@ -28,7 +28,7 @@ const FileVersion = 1
 const maxFileSize = 64 << 10
 
 // Token is one OAuth 2.0 grant as the token file holds it. Printing a Token (fmt, %v, %+v, %#v,
-// zerolog) never shows its access or refresh token.
+// zerolog's Object and Interface, encoding/json) never shows its access or refresh token.
 type Token struct {
 	ClientID     string    // the client the grant was issued to
 	AccessToken  string    // sent as "Authorization: Bearer"
@@ -76,6 +76,22 @@ func (t Token) GoString() string { return "auth.Token{" + t.String() + "}" }
 
 // Format prints [Token.String] for every verb.
 func (t Token) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
+
+// MarshalJSON encodes t without its tokens (json.Marshal, zerolog's Interface): it says whether
+// there is a refresh token, as String does. The token file is not written through it: [Store]
+// encodes its own type (tokenFile).
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ClientID     string    `json:"client_id"`
+		Scope        string    `json:"scope,omitempty"`
+		Expiry       time.Time `json:"expiry,omitzero"`
+		Obtained     time.Time `json:"obtained,omitzero"`
+		LoggedIn     time.Time `json:"logged_in,omitzero"`
+		RefreshToken bool      `json:"refresh_token"`
+		Refreshes    int       `json:"refreshes"`
+		Invalid      string    `json:"invalid,omitempty"`
+	}{t.ClientID, t.Scope, t.Expiry, t.Obtained, t.LoggedIn, t.RefreshToken != "", t.Refreshes, t.Invalid})
+}
 
 // MarshalZerologObject logs t without its tokens.
 func (t Token) MarshalZerologObject(e *zerolog.Event) {
