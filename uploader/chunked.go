@@ -359,10 +359,6 @@ func (c *Client) appendAdaptive(ctx context.Context, r io.ReaderAt, m Media, p *
 	}
 }
 
-// codeNoSuchPage is X's error code 34, "Sorry, that page does not exist":
-// STATUS's answer for media that needed no processing (API.md §1.5 c).
-const codeNoSuchPage = 34
-
 // finalizedBefore asks STATUS about the media id of p, whose FINALIZE went
 // through before a restart (p.Finalized, refused nil) or may have (refused
 // is the FINALIZE or APPEND refusal of the resumed upload). It returns the
