@@ -335,13 +335,16 @@ func (s *Store) unlock(l *flock.Flock) {
 }
 
 // write replaces the token file with tok; the caller holds the lock. The temp file is created
-// 0600 in the same directory, written, renamed over the file, then fsynced, and the directory is
-// fsynced; only then does write return and may the new access token be used.
+// 0600 in the same directory, written, fsynced once (before or after the rename, see below) and
+// renamed over the file, and the directory is fsynced; only then does write return and may the
+// new access token be used.
 //
 // renameFirst is for a refreshed pair: once the token endpoint has answered, the old refresh token
 // is spent and the old file protects nothing, so the new pair gets the file's name before the
 // (slow) fsync, which shrinks the window in which a kill -9 loses the grant from an fsync to a
-// write(2). Other writes (a login replacing a grant that may still be good) fsync before the rename.
+// write(2). Other writes (a login replacing a grant that may still be good) fsync before the rename,
+// so that a crash never leaves the name on an empty file; the rename then changes only the
+// directory, which the directory fsync covers.
 func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 	tf := tokenFile{
 		Version: FileVersion, ClientID: tok.ClientID, TokenType: "bearer", AccessToken: tok.AccessToken,
@@ -383,8 +386,10 @@ func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 		return err
 	}
 	renamed = true
-	if err := f.Sync(); err != nil {
-		return err
+	if renameFirst {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	fi, statErr := f.Stat()
 	if err := f.Close(); err != nil {
