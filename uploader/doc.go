@@ -29,8 +29,11 @@
 // knows it. A media id is kept only when proven finalized: STATUS shows
 // it, or, for media X does not process (STATUS has no status: v1.1 404
 // code 34, v2 400 "BadRequest: Not found"), our own FINALIZE succeeded or
-// its repetition was refused as "already finalized". So a finalized file is
-// never uploaded twice and an unfinalized id is never returned.
+// its repetition was refused as "already finalized". So an unfinalized id
+// is never returned, and a finalized file is not uploaded twice as long as
+// X's refusal says "already finalized" — the emulator's wording; X documents
+// none. When neither STATUS nor the refusal can tell, Resume starts over and
+// logs a warning that a second media may be left at X.
 //
 // # Retries and waits
 //
