@@ -45,23 +45,26 @@ func TestSimAccountRefusals(t *testing.T) {
 		client  func(*emulatortest.Server, *atomic.Bool) *http.Client // nil: OAuth 1.0a
 		refusal uploader.Refusal
 		fix     string // in the log line and /healthz
+		version string // uploader.Options.Version; "" is v2
 	}{
-		{"credits depleted", emulator.Faults{CreditsDepleted: true}, nil, uploader.RefusalCreditsDepleted, "out of pay-per-use credits"},
-		{"client forbidden", emulator.Faults{ClientForbidden: true}, nil, uploader.RefusalClientForbidden, "not attached to a Project"},
-		{"missing scope", emulator.Faults{MissingScope: true}, nil, uploader.RefusalMissingScope, "media.write"},
-		{"unsupported authentication", emulator.Faults{UnsupportedAuthentication: true}, nil, uploader.RefusalUnsupportedAuth, "app-only bearer token"},
+		{"credits depleted", emulator.Faults{CreditsDepleted: true}, nil, uploader.RefusalCreditsDepleted, "out of pay-per-use credits", ""},
+		{"client forbidden", emulator.Faults{ClientForbidden: true}, nil, uploader.RefusalClientForbidden, "not attached to a Project", ""},
+		// v1.1 refuses with 403 code 453 (emulator/account.go clientForbidden).
+		{"client forbidden (v1.1)", emulator.Faults{ClientForbidden: true}, nil, uploader.RefusalClientForbidden, "not attached to a Project", uploader.V11},
+		{"missing scope", emulator.Faults{MissingScope: true}, nil, uploader.RefusalMissingScope, "media.write", ""},
+		{"unsupported authentication", emulator.Faults{UnsupportedAuthentication: true}, nil, uploader.RefusalUnsupportedAuth, "app-only bearer token", ""},
 		{"app-only bearer token", emulator.Faults{}, func(srv *emulatortest.Server, fixed *atomic.Bool) *http.Client {
 			return &http.Client{Transport: switchBearer{srv: srv, bad: appOnly, fixed: fixed}}
-		}, uploader.RefusalUnsupportedAuth, "bearer_token"},
+		}, uploader.RefusalUnsupportedAuth, "bearer_token", ""},
 		{"unauthorized", emulator.Faults{}, func(srv *emulatortest.Server, fixed *atomic.Bool) *http.Client {
 			return &http.Client{Transport: switchBearer{srv: srv, bad: "not-a-token", fixed: fixed}}
-		}, uploader.RefusalUnauthorized, "does not accept the credentials"},
+		}, uploader.RefusalUnauthorized, "does not accept the credentials", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				col := metrics.New()
 				var fixed atomic.Bool
-				o := simOptions{faults: c.faults, configure: func(o *agent.Options) { o.Observer = col }}
+				o := simOptions{faults: c.faults, version: c.version, configure: func(o *agent.Options) { o.Observer = col }}
 				if c.client != nil {
 					o.client = func(srv *emulatortest.Server) *http.Client { return c.client(srv, &fixed) }
 				}

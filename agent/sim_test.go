@@ -68,6 +68,7 @@ type simOptions struct {
 	folders   int                                     // default 1
 	configure func(*agent.Options)                    // may change the options before New
 	client    func(*emulatortest.Server) *http.Client // default: OAuth 1.0a with the right credentials
+	version   string                                  // uploader.Options.Version; "" is the uploader's default
 	// poll runs the real watcher, polling every second with a 2 s settle (fsnotify cannot run in a
 	// bubble), instead of the fake source.
 	poll bool
@@ -82,7 +83,7 @@ func newSim(t *testing.T, o simOptions) *sim {
 	if o.client != nil {
 		hc = o.client(s.srv)
 	}
-	s.up = uploader.New(hc, uploader.Options{BaseURL: s.srv.URL, MaxAttempts: 2, MaxBackoff: time.Second})
+	s.up = uploader.New(hc, uploader.Options{BaseURL: s.srv.URL, Version: o.version, MaxAttempts: 2, MaxBackoff: time.Second})
 	opts := agent.Options{Workers: 2, RetryBase: time.Minute, AuthRetry: time.Minute}
 	for range max(o.folders, 1) {
 		d := t.TempDir()

@@ -10,7 +10,8 @@
 // writer holds an exclusive flock on the file + ".lock", and a refresh re-reads the file after
 // taking it, so two processes sharing the file (two agents, `upload` beside `run`) never spend one
 // refresh token twice: the second one finds the first one's new pair and uses it. A refreshed pair
-// is in the file before its access token is used. X's refresh tokens are single use (every refresh
+// is in the file before its access token is used; one that could not be written is kept in memory
+// and written by the next refresh, unless the file changed meanwhile (a newer `auth login` wins). X's refresh tokens are single use (every refresh
 // returns a new one and reusing a spent one can revoke the grant; r-lib/httr2 issue #197, 2023-01;
 // gptme/gptme-contrib PR #285, 2026-02), so the one unavoidable loss is a process killed between
 // the token endpoint's answer and the rename; the refreshed pair is therefore renamed into place
@@ -18,8 +19,10 @@
 //
 // Refreshes happen at use, when less than [RefreshMargin] (5 minutes or a tenth of the lifetime,
 // whichever is shorter) is left or after a 401, never on a timer. A network error, 5xx or 429 of the
-// token endpoint keeps the grant and is retried with full-jitter backoff ([*RefreshError] after
-// Transport.RefreshAttempts); a refused grant (invalid_grant, or X's 400 invalid_request "Value
+// token endpoint keeps the grant and fails the request with a temporary [*RefreshError]; the
+// transport makes at most one token request per request and leaves retrying to its caller, while
+// a full-jitter backoff shared by the process spaces the token requests (RefreshError.RetryAt says
+// until when). A refused grant (invalid_grant, or X's 400 invalid_request "Value
 // passed for the token was invalid.") is recorded in the file and every later request fails at
 // once with a [*LoginRequiredError] (LoginRequired() true, wraps [ErrLoginRequired]) until the file
 // changes: each request stats it, so a running agent picks up a new `mediasync auth login` without

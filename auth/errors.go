@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrLoginRequired is wrapped by every [*LoginRequiredError]: uploads cannot go on until someone
@@ -81,15 +82,18 @@ func IsLoginRequired(err error) bool { return errors.Is(err, ErrLoginRequired) }
 var ErrRefresh = errors.New("oauth2 token refresh failed")
 
 // RefreshError is a refresh that failed for a reason that may pass: the token endpoint was
-// unreachable, timed out or answered 5xx or 429. The grant is kept; a later request tries again
-// (after a backoff shared by every request of the process).
+// unreachable, timed out or answered 5xx or 429. The grant is kept. The transport does not retry;
+// the Store's backoff (shared by every request of the process) allows the next token request from
+// Next on, and a request sent before then fails again without calling the token endpoint.
 type RefreshError struct {
-	Attempts int   // refresh attempts made by this request
-	Err      error // the last failure
+	Failures int       // consecutive failed refresh attempts of the Store
+	Next     time.Time // the next refresh attempt is made from then on
+	Err      error     // the last failure
 }
 
 func (e *RefreshError) Error() string {
-	return fmt.Sprintf("refresh oauth2 token (%d attempts; the grant is kept and will be retried): %v", e.Attempts, e.Err)
+	return fmt.Sprintf("refresh oauth2 token (%d failed attempts; the grant is kept, next attempt from %s): %v",
+		e.Failures, e.Next.Format(time.RFC3339), e.Err)
 }
 
 // Unwrap returns ErrRefresh and the last failure.
@@ -97,3 +101,7 @@ func (e *RefreshError) Unwrap() []error { return []error{ErrRefresh, e.Err} }
 
 // Temporary reports true: the grant is intact and a later attempt may succeed.
 func (e *RefreshError) Temporary() bool { return true }
+
+// RetryAt returns Next: a retry loop (the uploader's) waits for it instead of spending an attempt
+// on a request that cannot get a token sooner.
+func (e *RefreshError) RetryAt() time.Time { return e.Next }

@@ -171,24 +171,39 @@ type codeResult struct {
 	err  error
 }
 
+// ErrRedirectURL is matched (errors.Is) by every error of [ParseRedirectURL]: the redirect URI is
+// not one Login can listen on.
+var ErrRedirectURL = errors.New("redirect URL not usable for a loopback login")
+
+// redirectError is ParseRedirectURL's error: its message says what is wrong; it matches
+// ErrRedirectURL.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string        { return e.msg }
+func (e *redirectError) Is(target error) bool { return target == ErrRedirectURL }
+
+func badRedirect(format string, args ...any) error {
+	return &redirectError{fmt.Sprintf(format, args...)}
+}
+
 // ParseRedirectURL checks a loopback redirect URI: http, a loopback host (127.0.0.1, ::1,
-// localhost) and an explicit port; no query or fragment.
+// localhost) and an explicit port; no query or fragment. Its errors match [ErrRedirectURL].
 func ParseRedirectURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("redirect URL %q is not a URL", s)
+		return nil, badRedirect("redirect URL %q is not a URL", s)
 	}
 	switch {
 	case u.Scheme != "http":
-		return nil, fmt.Errorf("redirect URL %q must start with http:// (a loopback callback on this machine)", s)
+		return nil, badRedirect("redirect URL %q must start with http:// (a loopback callback on this machine)", s)
 	case u.Port() == "":
-		return nil, fmt.Errorf("redirect URL %q needs a port, e.g. http://127.0.0.1:8765/callback", s)
+		return nil, badRedirect("redirect URL %q needs a port, e.g. http://127.0.0.1:8765/callback", s)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return nil, fmt.Errorf("redirect URL %q must not have a user, query or fragment", s)
+		return nil, badRedirect("redirect URL %q must not have a user, query or fragment", s)
 	}
 	h := u.Hostname()
 	if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("redirect URL %q must name a loopback host (127.0.0.1, [::1] or localhost): the browser is sent there and this machine must answer", s)
+		return nil, badRedirect("redirect URL %q must name a loopback host (127.0.0.1, [::1] or localhost): the browser is sent there and this machine must answer", s)
 	}
 	if u.Path == "" {
 		u.Path = "/"

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,14 +185,25 @@ func TestOAuthLoginTimeout(t *testing.T) {
 	}
 }
 
+// A redirect URI that is not http on a loopback host with a port is refused before anything is
+// listened on or opened: the error is the redirect URL's (not a timeout or a failed listen, which
+// a login that went ahead would also end in), and no browser is started.
 func TestOAuthLoginRefusesNonLoopbackRedirect(t *testing.T) {
 	e := newEnv(t, time.Hour, "")
-	for _, bad := range []string{"https://127.0.0.1:8765/callback", "http://example.com:8765/callback", "http://127.0.0.1/callback"} {
+	port := strconv.Itoa(freePort(t))
+	for _, bad := range []string{"https://127.0.0.1:" + port + "/callback", "http://example.com:" + port + "/callback", "http://127.0.0.1/callback"} {
 		cfg := e.cfg
 		cfg.RedirectURL = bad
-		_, err := auth.Login(t.Context(), cfg, auth.NewStore(e.path, e.log), auth.LoginOptions{Timeout: time.Second})
-		if err == nil {
-			t.Errorf("Login with redirect %s succeeded", bad)
+		opened := false
+		_, err := auth.Login(t.Context(), cfg, auth.NewStore(e.path, e.log), auth.LoginOptions{
+			Timeout:     time.Second,
+			OpenBrowser: func(context.Context, string) error { opened = true; return nil },
+		})
+		if !errors.Is(err, auth.ErrRedirectURL) {
+			t.Errorf("Login with redirect %s = %v, want an error matching auth.ErrRedirectURL", bad, err)
+		}
+		if opened {
+			t.Errorf("Login with redirect %s opened a browser", bad)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mediasync/mediasync/auth"
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
+	"github.com/mediasync/mediasync/uploader"
 )
 
 // memEnv is an in-memory emulator for testing/synctest bubbles, with a grant logged in through
@@ -227,6 +228,56 @@ func TestOAuthTokenEndpointOutage(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestOAuthOutageRetriedOnce: during a token-endpoint outage a request through the uploader is
+// retried in one place. Before, the transport tried the refresh up to 3 times with its own backoff
+// inside each RoundTrip and the uploader retried the RoundTrip up to 8 times: 24 token requests
+// (23 measured: the transport's waits inside RoundTrip also tripped the uploader's 2-minute stall
+// watchdog) over 10 minutes for one API request. Now each RoundTrip makes at most one token
+// request, the uploader's attempts are the only loop (waiting for the Store's shared backoff
+// between them), and the grant survives.
+func TestOAuthOutageRetriedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const attempts = 8 // the uploader's default MaxAttempts
+		e := newMemEnv(t, 10*time.Second)
+		first := e.login(t)
+		st := auth.NewStore(e.path, e.log)
+		// The defaults of both layers, as cmd wires them.
+		hc := &http.Client{Transport: &auth.Transport{Store: st, Config: e.cfg, Base: e.emu.Transport()}}
+		up := uploader.New(hc, uploader.Options{BaseURL: e.emu.URL, MaxAttempts: attempts})
+
+		time.Sleep(11 * time.Second) // the access token has expired
+		e.emu.SetOAuth2TokenFault(emulator.OAuth2TokenFault{Next: 1000, Status: http.StatusServiceUnavailable})
+		before := e.emu.Stats().Count("POST /2/oauth2/token", 0)
+		start := time.Now()
+		_, err := up.VerifyCredentials(t.Context())
+		calls := e.emu.Stats().Count("POST /2/oauth2/token", 0) - before
+		t.Logf("one request during the outage: %d token requests over %v", calls, time.Since(start))
+		var re *auth.RefreshError
+		if !errors.As(err, &re) || auth.IsLoginRequired(err) || uploader.IsAuth(err) || uploader.IsPermanent(err) {
+			t.Fatalf("VerifyCredentials during the outage = %v; want a temporary *auth.RefreshError", err)
+		}
+		if calls != attempts {
+			// Fewer means attempts were spent inside the Store's backoff (RetryAt not waited for).
+			t.Errorf("%d token requests for one API request; want %d, one per uploader attempt", calls, attempts)
+		}
+		if n := e.emu.Stats().Count("GET /2/users/me", 0); n != 0 {
+			t.Errorf("%d users/me requests sent without a token", n)
+		}
+
+		e.emu.SetOAuth2TokenFault(emulator.OAuth2TokenFault{})
+		time.Sleep(2 * time.Minute) // past the longest shared backoff
+		if _, err := up.VerifyCredentials(t.Context()); err != nil {
+			t.Fatalf("VerifyCredentials after the outage = %v", err)
+		}
+		if g := e.emu.OAuth2Grants(); len(g) != 1 || g[0].Revoked != "" || g[0].Refreshes != 1 {
+			t.Errorf("grants = %+v, want the one grant refreshed once", g)
+		}
+		if tok, _ := st.Load(); tok == nil || tok.RefreshToken == first.RefreshToken {
+			t.Errorf("token file after the outage = %v; want the refreshed pair", tok)
+		}
+	})
 }
 
 // TestOAuthInvalidGrantThenRelogin: a revoked grant makes requests fail with LoginRequired (the

@@ -28,7 +28,7 @@ const FileVersion = 1
 const maxFileSize = 64 << 10
 
 // Token is one OAuth 2.0 grant as the token file holds it. Printing a Token (fmt, %v, %+v, %#v,
-// zerolog) never shows its access or refresh token.
+// zerolog's Object and Interface, encoding/json) never shows its access or refresh token.
 type Token struct {
 	ClientID     string    // the client the grant was issued to
 	AccessToken  string    // sent as "Authorization: Bearer"
@@ -77,6 +77,22 @@ func (t Token) GoString() string { return "auth.Token{" + t.String() + "}" }
 // Format prints [Token.String] for every verb.
 func (t Token) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
 
+// MarshalJSON encodes t without its tokens (json.Marshal, zerolog's Interface): it says whether
+// there is a refresh token, as String does. The token file is not written through it: [Store]
+// encodes its own type (tokenFile).
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ClientID     string    `json:"client_id"`
+		Scope        string    `json:"scope,omitempty"`
+		Expiry       time.Time `json:"expiry,omitzero"`
+		Obtained     time.Time `json:"obtained,omitzero"`
+		LoggedIn     time.Time `json:"logged_in,omitzero"`
+		RefreshToken bool      `json:"refresh_token"`
+		Refreshes    int       `json:"refreshes"`
+		Invalid      string    `json:"invalid,omitempty"`
+	}{t.ClientID, t.Scope, t.Expiry, t.Obtained, t.LoggedIn, t.RefreshToken != "", t.Refreshes, t.Invalid})
+}
+
 // MarshalZerologObject logs t without its tokens.
 func (t Token) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("client_id", t.ClientID).Str("scope", t.Scope).Time("expiry", t.Expiry).
@@ -119,21 +135,15 @@ func DefaultPath() (string, error) {
 // LockPath returns the lock file that guards the token file at path.
 func LockPath(path string) string { return path + ".lock" }
 
-// stamp identifies one version of the file cheaply: every write renames a new inode into place.
+// stamp identifies one version of the file cheaply: every write renames a new inode into place,
+// so where the system names the inode (stampOf in stamp_unix.go) a rewrite within the mtime's
+// resolution is still seen; elsewhere (stamp_other.go) size and mtime alone tell versions apart.
 type stamp struct {
 	ok    bool
 	dev   uint64
 	ino   uint64
 	size  int64
 	mtime int64
-}
-
-func stampOf(fi fs.FileInfo) stamp {
-	st := stamp{ok: true, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.dev, st.ino = uint64(sys.Dev), uint64(sys.Ino)
-	}
-	return st
 }
 
 // Store is the token file: read with a stat-based cache, written atomically with mode 0600, and
@@ -155,9 +165,11 @@ type Store struct {
 	// refresh state, guarded by sem
 	failures   int       // consecutive transient refresh failures
 	retryAt    time.Time // no refresh attempt before this
+	lastErr    error     // the last transient failure, while failures > 0
 	refused    string    // refresh token the token endpoint refused the client for (ReasonClient)
 	refusedErr *LoginRequiredError
 	pending    *Token    // a refreshed pair that could not be written yet; never used before it is
+	pendingSt  stamp     // the file's version when pending was kept; pending is dropped if it changes
 	forcedAt   time.Time // last refresh forced by a 401
 	forcedTok  string    // access token that forced refresh produced
 }
@@ -323,13 +335,16 @@ func (s *Store) unlock(l *flock.Flock) {
 }
 
 // write replaces the token file with tok; the caller holds the lock. The temp file is created
-// 0600 in the same directory, written, renamed over the file, then fsynced, and the directory is
-// fsynced; only then does write return and may the new access token be used.
+// 0600 in the same directory, written, fsynced once (before or after the rename, see below) and
+// renamed over the file, and the directory is fsynced; only then does write return and may the
+// new access token be used.
 //
 // renameFirst is for a refreshed pair: once the token endpoint has answered, the old refresh token
 // is spent and the old file protects nothing, so the new pair gets the file's name before the
 // (slow) fsync, which shrinks the window in which a kill -9 loses the grant from an fsync to a
-// write(2). Other writes (a login replacing a grant that may still be good) fsync before the rename.
+// write(2). Other writes (a login replacing a grant that may still be good) fsync before the rename,
+// so that a crash never leaves the name on an empty file; the rename then changes only the
+// directory, which the directory fsync covers.
 func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 	tf := tokenFile{
 		Version: FileVersion, ClientID: tok.ClientID, TokenType: "bearer", AccessToken: tok.AccessToken,
@@ -371,8 +386,10 @@ func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 		return err
 	}
 	renamed = true
-	if err := f.Sync(); err != nil {
-		return err
+	if renameFirst {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	fi, statErr := f.Stat()
 	if err := f.Close(); err != nil {
@@ -390,6 +407,56 @@ func (s *Store) write(tok *Token, renameFirst bool) (err error) {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// keepPending keeps nt, a refreshed pair whose write failed, to be written by the next refresh;
+// the caller holds the lock. The file's version now is remembered with it: the pair is written
+// later only over that version, never over a newer login (see [Store.takePending]).
+func (s *Store) keepPending(nt *Token) {
+	st, err := s.stat()
+	s.mu.Lock()
+	if err != nil {
+		st = s.st // the version read under this lock before the refresh
+	}
+	s.pending, s.pendingSt = nt, st
+	s.mu.Unlock()
+}
+
+// takePending returns the pending pair if there is one and the file is still the version it was
+// kept with, and forgets it either way; the caller holds the lock. A changed file (an `auth login`
+// or `logout` by another process, a refusal recorded by one) wins: the pending pair belongs to the
+// grant the file held before, and writing it would overwrite a newer one.
+func (s *Store) takePending() (*Token, error) {
+	s.mu.Lock()
+	pending, kept := s.pending, s.pendingSt
+	s.mu.Unlock()
+	if pending == nil {
+		return nil, nil
+	}
+	st, err := s.stat()
+	if err != nil {
+		return nil, err // pending is kept: the next refresh decides
+	}
+	s.mu.Lock()
+	s.pending, s.pendingSt = nil, stamp{}
+	s.mu.Unlock()
+	if st != kept {
+		s.log.Warn().Str("path", s.path).Msg("the token file changed since a refreshed pair could not be written; that pair is dropped and the file's grant used")
+		return nil, nil
+	}
+	return pending, nil
+}
+
+// stat returns the file's version: the zero stamp when it is missing.
+func (s *Store) stat() (stamp, error) {
+	fi, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return stamp{}, nil
+	case err != nil:
+		return stamp{}, fmt.Errorf("stat token file: %w", err)
+	}
+	return stampOf(fi), nil
 }
 
 // syncDir makes a rename in dir durable (internal/durable).

@@ -14,7 +14,6 @@ import (
 
 // Defaults of [Transport]'s zero-value fields.
 const (
-	DefaultRefreshAttempts   = 3
 	DefaultRefreshBackoff    = time.Second
 	DefaultMaxRefreshBackoff = time.Minute
 	DefaultTokenTimeout      = 30 * time.Second
@@ -39,9 +38,12 @@ const (
 // has its own timeout.
 //
 // A network error, 5xx or 429 from the token endpoint keeps the grant: while the current access
-// token is still valid it goes on being used; otherwise the request retries with full-jitter
-// backoff (shared by all requests of the Store) and, after RefreshAttempts, fails with a
-// [*RefreshError]. A refused grant, a missing or damaged token file, or a refused client fail with a
+// token is still valid it goes on being used; otherwise the request fails at once with a
+// [*RefreshError]. The transport does not retry: one RoundTrip makes at most one token request, and
+// the caller's retry loop (the uploader's) decides whether to send the request again. The Store
+// keeps a full-jitter backoff shared by all its requests: until it passes, requests fail with a
+// RefreshError without calling the token endpoint, and RefreshError.RetryAt says when it passes,
+// so that a retry loop waits for it instead of spending attempts. A refused grant, a missing or damaged token file, or a refused client fail with a
 // [*LoginRequiredError]; the refused grant is recorded in the file, so other processes stop too,
 // and every request re-checks the file with a stat, so a new `auth login` is picked up at once.
 type Transport struct {
@@ -49,12 +51,9 @@ type Transport struct {
 	Config Config
 	// Base sends the API requests and the token requests; nil = http.DefaultTransport.
 	Base http.RoundTripper
-	// RefreshAttempts is how many refresh attempts one request makes through transient failures
-	// before it returns a *RefreshError; 0 = DefaultRefreshAttempts.
-	RefreshAttempts int
-	// RefreshBackoff and MaxRefreshBackoff bound the full-jitter backoff between refresh attempts
-	// (the n-th consecutive failure waits a random time up to min(Max, RefreshBackoff·2ⁿ⁻¹));
-	// 0 = the defaults.
+	// RefreshBackoff and MaxRefreshBackoff bound the Store's full-jitter backoff between refresh
+	// attempts (after the n-th consecutive failure, no attempt for a random time up to
+	// min(Max, RefreshBackoff·2ⁿ⁻¹)); 0 = the defaults.
 	RefreshBackoff, MaxRefreshBackoff time.Duration
 	// TokenTimeout bounds one token-endpoint request; 0 = DefaultTokenTimeout.
 	TokenTimeout time.Duration
@@ -169,117 +168,94 @@ func (t *Transport) satisfied(tok *Token, rejected string, now time.Time) bool {
 	return s.forcedTok == rejected && now.Sub(s.forcedAt) < forcedCooldown
 }
 
-// refresh serialises refreshes in the process (Store.sem) and retries transient failures.
+// refresh makes at most one refresh attempt, serialised in the process (Store.sem). It does not
+// retry; see [Transport].
 func (t *Transport) refresh(ctx context.Context, rejected string) (*Token, error) {
 	s := t.Store
-	maxAttempts := t.RefreshAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = DefaultRefreshAttempts
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	attempts := 0
-	var last error
-	for {
-		select {
-		case s.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		tok, wait, err := t.refreshOnce(ctx, rejected, &attempts, &last, maxAttempts)
-		<-s.sem
-		if wait == 0 {
-			return tok, err
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		}
-	}
+	defer func() { <-s.sem }()
+	return t.refreshOnce(ctx, rejected)
 }
 
-// refreshOnce makes at most one refresh attempt; the caller holds s.sem. It returns a token or
-// an error, or a wait before the next attempt.
-func (t *Transport) refreshOnce(ctx context.Context, rejected string, attempts *int, last *error, maxAttempts int) (*Token, time.Duration, error) {
+// refreshOnce makes at most one refresh attempt; the caller holds s.sem.
+func (t *Transport) refreshOnce(ctx context.Context, rejected string) (*Token, error) {
 	s := t.Store
 	now := time.Now()
 	// Another request of this process may have refreshed while this one waited for s.sem.
 	tok, err := s.current()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := t.usable(tok); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if t.satisfied(tok, rejected, now) {
-		return tok, 0, nil
+		return tok, nil
 	}
 	s.mu.Lock()
-	retryAt, pending := s.retryAt, s.pending
+	retryAt, pending, failures, last := s.retryAt, s.pending != nil, s.failures, s.lastErr
 	s.mu.Unlock()
-	if pending == nil && now.Before(retryAt) {
+	if !pending && now.Before(retryAt) {
 		if rejected == "" && now.Before(tok.Expiry) {
-			return tok, 0, nil // still valid: use it while the token endpoint recovers
+			return tok, nil // still valid: use it while the token endpoint recovers
 		}
-		if *attempts >= maxAttempts {
-			return nil, 0, &RefreshError{Attempts: *attempts, Err: *last}
-		}
-		return nil, retryAt.Sub(now), nil
+		return nil, &RefreshError{Failures: failures, Next: retryAt, Err: last}
 	}
 
 	l, err := s.lock(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer s.unlock(l)
-	if pending != nil {
-		// A refreshed pair whose write failed: the old refresh token is spent, so this pair is the
-		// grant. Write it before anything else.
-		if err := s.write(pending, true); err != nil {
-			return nil, 0, err
+	// A refreshed pair whose write failed: the old refresh token is spent, so this pair is the
+	// grant, unless the file changed since (a newer login). Write it before anything else.
+	p, err := s.takePending()
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		if err := s.write(p, true); err != nil {
+			s.keepPending(p)
+			return nil, err
 		}
-		s.mu.Lock()
-		s.pending = nil
-		s.mu.Unlock()
-		return pending, 0, nil
 	}
 	// Re-read under the lock: another process may have refreshed (or logged in) meanwhile.
 	tok, err = s.Load()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := t.usable(tok); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if t.satisfied(tok, rejected, now) {
-		return tok, 0, nil
+		return tok, nil
 	}
 	if tok.RefreshToken == "" {
 		if now.Before(tok.Expiry) && rejected == "" {
-			return tok, 0, nil
+			return tok, nil
 		}
-		return nil, 0, &LoginRequiredError{Reason: ReasonNoRefreshToken, Path: s.path}
+		return nil, &LoginRequiredError{Reason: ReasonNoRefreshToken, Path: s.path}
 	}
 
-	*attempts++
 	nt, err := t.exchangeRefresh(ctx, tok)
 	if err == nil {
 		if werr := s.write(nt, true); werr != nil {
-			s.mu.Lock()
-			s.pending = nt
-			s.mu.Unlock()
+			s.keepPending(nt)
 			s.log.Error().Err(werr).Msg("refreshed token could not be written; it is kept in memory and not used until written")
-			return nil, 0, werr
+			return nil, werr
 		}
 		s.mu.Lock()
-		s.failures, s.retryAt = 0, time.Time{}
+		s.failures, s.retryAt, s.lastErr = 0, time.Time{}, nil
 		if rejected != "" {
 			s.forcedAt, s.forcedTok = now, nt.AccessToken
 		}
 		s.mu.Unlock()
 		s.log.Debug().Int("refreshes", nt.Refreshes).Time("expiry", nt.Expiry).Bool("after_401", rejected != "").Msg("oauth2 token refreshed")
-		return nt, 0, nil
+		return nt, nil
 	}
 	ee := classify(err)
 	switch {
@@ -292,29 +268,26 @@ func (t *Transport) refreshOnce(ctx context.Context, rejected string, attempts *
 		// A fact, not the advice: the *LoginRequiredError returned says what to do, and whoever
 		// reports it (the agent's pause, the command's error) says it once.
 		s.log.Warn().Str("path", s.path).Str("error", ee.Error()).Msg("oauth2 grant refused by the token endpoint; recorded in the token file")
-		return nil, 0, &LoginRequiredError{Reason: ReasonRefused, Path: s.path, Detail: ee.Error(), Err: ee}
+		return nil, &LoginRequiredError{Reason: ReasonRefused, Path: s.path, Detail: ee.Error(), Err: ee}
 	case ee.clientRefused():
 		lerr := &LoginRequiredError{Reason: ReasonClient, Path: s.path, Detail: ee.Error(), Err: ee}
 		s.mu.Lock()
 		s.refused, s.refusedErr = tok.RefreshToken, lerr
 		s.mu.Unlock()
 		s.log.Error().Str("error", ee.Error()).Msg("oauth2 client refused by the token endpoint; the grant is kept")
-		return nil, 0, lerr
+		return nil, lerr
 	}
-	*last = ee
-	wait := t.backoff()
-	s.log.Warn().Str("error", ee.Error()).Int("attempt", *attempts).Dur("retry_in", wait).Msg("oauth2 token refresh failed; the grant is kept")
+	failures, next := t.backoff(ee)
+	s.log.Warn().Str("error", ee.Error()).Int("attempt", failures).Dur("retry_in", time.Until(next)).Msg("oauth2 token refresh failed; the grant is kept")
 	if rejected == "" && now.Before(tok.Expiry) {
-		return tok, 0, nil
+		return tok, nil
 	}
-	if *attempts >= maxAttempts {
-		return nil, 0, &RefreshError{Attempts: *attempts, Err: ee}
-	}
-	return nil, wait, nil
+	return nil, &RefreshError{Failures: failures, Next: next, Err: ee}
 }
 
-// backoff records a transient failure and returns the full-jitter wait before the next attempt.
-func (t *Transport) backoff() time.Duration {
+// backoff records a transient failure: it returns the Store's consecutive failures and the time
+// before which no refresh is attempted (a full-jitter backoff).
+func (t *Transport) backoff(last error) (int, time.Time) {
 	base, ceil := t.RefreshBackoff, t.MaxRefreshBackoff
 	if base <= 0 {
 		base = DefaultRefreshBackoff
@@ -326,9 +299,9 @@ func (t *Transport) backoff() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures++
-	wait := backoff.Policy{Base: base, Max: ceil}.Delay(s.failures)
-	s.retryAt = time.Now().Add(wait)
-	return max(wait, time.Millisecond)
+	wait := max(backoff.Policy{Base: base, Max: ceil}.Delay(s.failures), time.Millisecond)
+	s.retryAt, s.lastErr = time.Now().Add(wait), last
+	return s.failures, s.retryAt
 }
 
 // exchangeRefresh makes one refresh_token request. x/oauth2 builds and parses it (client

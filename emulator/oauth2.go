@@ -123,17 +123,16 @@ type oauth2Server struct {
 }
 
 type o2code struct {
-	challenge, redirect, scope string
-	expires                    time.Time
-	used                       bool
-	grant                      *o2grant // issued from it, for revocation on reuse
+	challenge, scope string
+	expires          time.Time
+	used             bool
+	grant            *o2grant // issued from it, for revocation on reuse
 }
 
 type o2grant struct {
 	info        OAuth2Grant
 	seq         int // pair number: 0 from the code, then one per refresh
 	current     string
-	previous    string
 	currentUsed bool // the pair of seq has been used (its access token or its refresh token)
 }
 
@@ -289,7 +288,7 @@ func (o *oauth2Server) authorize(w http.ResponseWriter, r *http.Request) {
 			delete(o.codes, k)
 		}
 	}
-	o.codes[code] = &o2code{challenge: q.Get("code_challenge"), redirect: o.opts.RedirectURL, scope: strings.Join(scope, " "), expires: now.Add(oauth2CodeLifetime)}
+	o.codes[code] = &o2code{challenge: q.Get("code_challenge"), scope: strings.Join(scope, " "), expires: now.Add(oauth2CodeLifetime)}
 	o.mu.Unlock()
 	u, _ := url.Parse(o.opts.RedirectURL)
 	u.RawQuery = url.Values{"state": {q.Get("state")}, "code": {code}}.Encode()
@@ -447,7 +446,9 @@ func (o *oauth2Server) exchangeCode(w http.ResponseWriter, form url.Values) {
 		}
 		oauth2Error(w, http.StatusBadRequest, "invalid_request", badCode)
 		return
-	case form.Get("redirect_uri") != c.redirect, !pkceMatches(form.Get("code_verifier"), c.challenge):
+	// RFC 6749 §4.1.3: redirect_uri must be the authorization request's, which authorize only
+	// accepts when it is the registered one.
+	case form.Get("redirect_uri") != o.opts.RedirectURL, !pkceMatches(form.Get("code_verifier"), c.challenge):
 		oauth2Error(w, http.StatusBadRequest, "invalid_request", badCode)
 		return
 	}
@@ -492,7 +493,7 @@ func (o *oauth2Server) issue(w http.ResponseWriter, g *o2grant, now time.Time) {
 		"access_token": at,
 		"scope":        g.info.Scope,
 	}
-	g.previous, g.current, g.currentUsed = g.current, at, false
+	g.current, g.currentUsed = at, false
 	if slices.Contains(strings.Fields(g.info.Scope), "offline.access") {
 		rt := randomToken()
 		o.refresh[rt] = &o2refresh{grant: g, seq: g.seq}

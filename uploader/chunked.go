@@ -179,9 +179,11 @@ func noStatus(err error) bool {
 // saysFinalized reports whether a refusal of FINALIZE or APPEND says that
 // the media id is finalized already: then an earlier FINALIZE went through.
 // X does not document the answer to a repeated FINALIZE or to APPEND after
-// FINALIZE; the emulator answers v2 400 `The media_id "…" is already
-// finalized.` and v1.1 `Media id … is already finalized.` (emulator/v2.go,
-// v11.go), and that text is what is matched.
+// FINALIZE, and no recording of one is known; the emulator answers v2 400
+// `The media_id "…" is already finalized.` and v1.1 `Media id … is already
+// finalized.` (emulator/v2.go, v11.go), and that text is what is matched.
+// It is a guess at X's wording: if X words it otherwise, this reports
+// false, and finalizedBefore starts over with a warning.
 func saysFinalized(err error) bool {
 	var ae *APIError
 	if !errors.As(err, &ae) || (ae.Op != "FINALIZE" && ae.Op != "APPEND") || ae.StatusCode/100 != 4 {
@@ -359,10 +361,6 @@ func (c *Client) appendAdaptive(ctx context.Context, r io.ReaderAt, m Media, p *
 	}
 }
 
-// codeNoSuchPage is X's error code 34, "Sorry, that page does not exist":
-// STATUS's answer for media that needed no processing (API.md §1.5 c).
-const codeNoSuchPage = 34
-
 // finalizedBefore asks STATUS about the media id of p, whose FINALIZE went
 // through before a restart (p.Finalized, refused nil) or may have (refused
 // is the FINALIZE or APPEND refusal of the resumed upload). It returns the
@@ -378,10 +376,14 @@ const codeNoSuchPage = 34
 // Otherwise, when STATUS says the id is unknown or expired (another 400,
 // 404 or 410) or answers without finalized media, it returns refused, which
 // makes [Client.chunked] start over: a media id is recorded only when it is
-// proven finalized (no lost file), and a finalized one is never uploaded
-// again (no duplicate). Any other STATUS failure (network, 5xx, account
-// refusal, a wait) is returned as is and the progress stays valid for
-// another Resume.
+// proven finalized (no lost file). A finalized id is not uploaded again when
+// STATUS shows it (media X processes) or the refusal says "already
+// finalized". For media X does not process, that last proof rests on the
+// refusal's wording, which X does not document: if X words it otherwise,
+// the file is uploaded a second time (the first media id stays unused and
+// expires). That start is logged as a warning. Any other STATUS failure
+// (network, 5xx, account refusal, a wait) is returned as is and the
+// progress stays valid for another Resume.
 func (c *Client) finalizedBefore(ctx context.Context, m Media, p Progress, refused error) (mediaInfo, error) {
 	known := mediaInfo{ID: p.MediaID, MediaKey: p.MediaKey, expiresAt: p.ExpiresAt}
 	info, err := c.proto.status(ctx, p.MediaID)
@@ -397,9 +399,24 @@ func (c *Client) finalizedBefore(ctx context.Context, m Media, p Progress, refus
 		return known, nil
 	}
 	if refused != nil && startOver(ctx, err, true) {
+		if noStatus(err) && !needsProcessing(m.Category) {
+			// Neither STATUS nor the refusal's text could tell: this id may
+			// have been finalized by a FINALIZE whose answer was lost.
+			c.log.Warn().Str("path", m.Name).Str("media_id", p.MediaID).Str("op", refusedOp(refused)).AnErr("refusal", refused).
+				Msg("cannot tell whether an earlier FINALIZE of this media id went through; starting over, which leaves a second media at X if it did")
+		}
 		return mediaInfo{}, refused
 	}
 	return mediaInfo{}, err
+}
+
+// refusedOp is the op of the refusal err ("FINALIZE", "APPEND"), "" if none.
+func refusedOp(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Op
+	}
+	return ""
 }
 
 func (c *Client) logFinalizedBefore(m Media, p Progress, refused error) {

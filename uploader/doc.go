@@ -29,14 +29,19 @@
 // knows it. A media id is kept only when proven finalized: STATUS shows
 // it, or, for media X does not process (STATUS has no status: v1.1 404
 // code 34, v2 400 "BadRequest: Not found"), our own FINALIZE succeeded or
-// its repetition was refused as "already finalized". So a finalized file is
-// never uploaded twice and an unfinalized id is never returned.
+// its repetition was refused as "already finalized". So an unfinalized id
+// is never returned, and a finalized file is not uploaded twice as long as
+// X's refusal says "already finalized" — the emulator's wording; X documents
+// none. When neither STATUS nor the refusal can tell, Resume starts over and
+// logs a warning that a second media may be left at X.
 //
 // # Retries and waits
 //
 // One retry loop: network errors, 5xx, 408 and stalls (no progress for
 // RequestTimeout) are retried up to MaxAttempts with full-jitter backoff;
-// 429 follows Retry-After or x-rate-limit-reset. Budgets from the
+// 429 follows Retry-After or x-rate-limit-reset. A transport error with a
+// RetryAt() time.Time method (the auth package's failed OAuth 2.0 refresh,
+// whose transport does not retry) is retried too, no sooner than RetryAt. Budgets from the
 // x-rate-limit-* and 24-hour headers are tracked per endpoint, so requests
 // wait instead of running into 429. Every server-asked wait is capped at
 // [MaxServerWait]; one longer than Options.MaxInlineWait is not slept: the

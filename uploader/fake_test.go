@@ -527,13 +527,16 @@ func problem(w http.ResponseWriter, status int, body map[string]any) {
 
 // refusalAnswer answers as X does when it refuses the account (sources in
 // the Refusal constants' docs): v2 problems without errors[].code; on v1.1
-// the codes v1.1 sends (32, 89; 261 for a read-only app) where it has them.
+// the codes v1.1 sends (32, 89; 261 for a read-only app; 453 for an app
+// without the access level, as emulator/account.go answers) where it has them.
 func refusalAnswer(w http.ResponseWriter, r Refusal, v11 bool) {
 	switch {
 	case r == RefusalUnauthorized && v11:
 		writeJSON(w, 401, map[string]any{"errors": []map[string]any{{"code": 32, "message": "Could not authenticate you."}}})
 	case r == RefusalMissingScope && v11:
 		writeJSON(w, 403, map[string]any{"errors": []map[string]any{{"code": 261, "message": "Application cannot perform write actions."}}})
+	case r == RefusalClientForbidden && v11:
+		writeJSON(w, 403, map[string]any{"errors": []map[string]any{{"code": 453, "message": "You currently have access to a subset of Twitter API v2 endpoints and limited v1.1 endpoints (e.g. media post, oauth) only. If you need access to this endpoint, you may need a different access level. You can learn more here: https://developer.twitter.com/en/portal/product"}}})
 	case r == RefusalUnauthorized:
 		problem(w, 401, map[string]any{"title": "Unauthorized", "type": "about:blank", "detail": "Unauthorized"})
 	case r == RefusalUnsupportedAuth:

@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/mediasync/mediasync/emulator"
 	"github.com/mediasync/mediasync/emulator/emulatortest"
 	"github.com/mediasync/mediasync/internal/mediagen"
+	"github.com/mediasync/mediasync/internal/testsupport"
 	"github.com/mediasync/mediasync/uploader"
 )
 
@@ -34,6 +37,9 @@ type finalizeTransport struct {
 	// exists reports whether the server still holds a media id; a forgotten
 	// one gets the server's own answer.
 	exists func(id string) bool
+	// message, when not "", replaces the emulator's "… is already
+	// finalized." in the refusal: X's own text is not documented.
+	message string
 
 	mu   sync.Mutex
 	done map[string]bool // media ids whose FINALIZE reached the server
@@ -96,11 +102,18 @@ func (f *finalizeTransport) finalizeID(req *http.Request) (string, error) {
 // already (emulator v11MediaError / v2MediaError).
 func (f *finalizeTransport) refuse(req *http.Request, id string) *http.Response {
 	var body any
+	msg := f.message
 	if f.v11 {
-		body = map[string]string{"request": req.URL.Path, "error": "Media id " + id + " is already finalized."}
+		if msg == "" {
+			msg = "Media id " + id + " is already finalized."
+		}
+		body = map[string]string{"request": req.URL.Path, "error": msg}
 	} else {
+		if msg == "" {
+			msg = fmt.Sprintf("The media_id %q is already finalized.", id)
+		}
 		body = map[string]any{
-			"errors": []any{map[string]any{"message": fmt.Sprintf("The media_id %q is already finalized.", id), "parameters": map[string][]string{"id": {}}}},
+			"errors": []any{map[string]any{"message": msg, "parameters": map[string][]string{"id": {}}}},
 			"title":  "Invalid Request",
 			"detail": "One or more parameters to your request was invalid.",
 			"type":   "https://api.twitter.com/2/problems/invalid-request",
@@ -193,6 +206,51 @@ func TestEmulatorResumeAfterFinalizeCrash(t *testing.T) {
 			again, err := c.Resume(t.Context(), bytes.NewReader(data), m, last, nil)
 			if err != nil || again.MediaIDString != res.MediaIDString || len(srv.Media()) != want {
 				t.Errorf("Resume of finalized progress = %+v, %v with %d media; want %s again, nothing uploaded", again, err, len(srv.Media()), res.MediaIDString)
+			}
+		})
+	}
+}
+
+// The limit of the above: for media X does not process (an image), STATUS
+// cannot tell whether the earlier FINALIZE went through, and only the
+// refusal's text ("already finalized", the emulator's; X documents none)
+// proves it. A refusal that says anything else makes Resume start over: the
+// file is uploaded a second time, and a warning says so.
+func TestEmulatorResumeAfterFinalizeCrashUnproven(t *testing.T) {
+	for _, version := range []string{uploader.V2, uploader.V11} {
+		t.Run(version, func(t *testing.T) {
+			srv := emulatortest.NewServer(t, emulator.Options{})
+			ctx, cancel := context.WithCancel(t.Context())
+			ft := &finalizeTransport{base: srv.OAuth1Client().Transport, v11: version == uploader.V11, crash: cancel, done: map[string]bool{},
+				exists: func(id string) bool { _, ok := srv.MediaByID(id); return ok }, message: "Invalid media id."}
+			var logs testsupport.Buffer
+			c := uploader.New(&http.Client{Transport: ft}, uploader.Options{BaseURL: srv.URL, Version: version, ChunkSize: 1 << 20,
+				Log: zerolog.New(&logs)})
+			data := mediagen.PNG(600, 600, 22)
+			m := uploader.Media{Name: "large.png", Size: int64(len(data)), Type: "image/png"}
+			var saved uploader.Progress
+			if _, err := c.Upload(ctx, bytes.NewReader(data), m, func(p uploader.Progress) { saved = p }); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Upload dying in FINALIZE = %v, want context.Canceled", err)
+			}
+			res, err := c.Resume(t.Context(), bytes.NewReader(data), m, saved, nil)
+			if err != nil {
+				t.Fatalf("Resume: %v", err)
+			}
+			if res.MediaIDString == saved.MediaID || len(srv.Media()) != 2 {
+				t.Errorf("Resume = id %s (saved %s) with %d media at X; want a second upload", res.MediaIDString, saved.MediaID, len(srv.Media()))
+			}
+			var warned bool
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var l struct {
+					Level, Message string
+					MediaID        string `json:"media_id"`
+				}
+				if json.Unmarshal([]byte(line), &l) == nil && l.Level == "warn" && l.MediaID == saved.MediaID && strings.Contains(l.Message, "second") {
+					warned = true
+				}
+			}
+			if !warned {
+				t.Errorf("no warning about a possible second upload of %s:\n%s", saved.MediaID, logs.String())
 			}
 		})
 	}

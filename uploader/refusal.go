@@ -33,9 +33,14 @@ const (
 	// sferik/x-ruby#28, 2024-03-29; API.md §4.4).
 	RefusalUnsupportedAuth Refusal = "unsupported-authentication"
 	// RefusalClientForbidden: 403 "Client Forbidden", type
-	// …/2/problems/client-forbidden, reason "client-not-enrolled": the app is
-	// not attached to a Project (xdevplatform/samples#58, 2021-10-10;
-	// michimani/gotwi#311, 2024-03-29).
+	// …/2/problems/client-forbidden, reason "client-not-enrolled",
+	// required_enrollment "Appropriate Level of API Access": the app is not
+	// attached to a Project (xdevplatform/samples#58, 2021-10-10;
+	// michimani/gotwi#311, 2024-03-29). v1.1 says the same with 403 code 453
+	// "You currently have access to a subset of Twitter API v2 endpoints and
+	// limited v1.1 endpoints … you may need a different access level"
+	// (tweepy/tweepy#2117, 2023-05-23; bear/python-twitter#722, 2023-07-12):
+	// the app's access level does not include the endpoint.
 	RefusalClientForbidden Refusal = "client-forbidden"
 	// RefusalMissingScope: 403 {"title":"Forbidden","type":"about:blank"}:
 	// the token lacks media.write, or the tier has no media access
@@ -62,7 +67,7 @@ func (r Refusal) Advice() string {
 	case RefusalUnsupportedAuth:
 		return "The token is an app-only bearer token (the developer portal's \"Bearer Token\", often pasted into bearer_token), which X refuses for uploads: run `mediasync auth login` for a user token, or use the OAuth 1.0a access token and secret."
 	case RefusalClientForbidden:
-		return "The X app is not attached to a Project: in the developer portal, add the app to a Project, then keep its keys and tokens."
+		return "The X app is not attached to a Project, or its access level does not include media upload: in the developer portal, add the app to a Project (or change its access level), then keep its keys and tokens."
 	case RefusalMissingScope:
 		return "The token may not upload media (no media.write scope, or the app is read-only): run `mediasync auth login` again, or give the app Read and Write permission and regenerate the access token."
 	case RefusalCreditsDepleted:
@@ -99,6 +104,8 @@ func (e *APIError) refusal() (Refusal, bool) {
 		return RefusalUnauthorized, true
 	case 220, 261:
 		return RefusalMissingScope, true
+	case 453:
+		return RefusalClientForbidden, true
 	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:

@@ -22,6 +22,7 @@ func TestAccountRefusal(t *testing.T) {
 		{RefusalUnauthorized, V11},
 		{RefusalUnsupportedAuth, V2},
 		{RefusalClientForbidden, V2},
+		{RefusalClientForbidden, V11},
 		{RefusalMissingScope, V2},
 		{RefusalMissingScope, V11},
 		{RefusalCreditsDepleted, V2},

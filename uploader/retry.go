@@ -153,6 +153,11 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 			reason := fmt.Sprintf("server answered %d with a wait of %v", ae.StatusCode, ae.RetryAfter.Round(time.Second))
 			return &WaitError{Op: op, Until: time.Now().Add(ae.RetryAfter), Reason: reason, err: err}
 		}
+		transportWait := transportRetryAfter(err)
+		if transportWait > c.opts.MaxInlineWait {
+			reason := fmt.Sprintf("the authorising transport cannot try again for %v", transportWait.Round(time.Second))
+			return &WaitError{Op: op, Until: time.Now().Add(transportWait), Reason: reason, err: err}
+		}
 		var wait time.Duration
 		if isAPI && ae.StatusCode == http.StatusTooManyRequests {
 			throttled++
@@ -175,6 +180,9 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 			if isAPI && ae.RetryAfter > 0 {
 				wait = ae.RetryAfter
 			}
+			if transportWait > 0 {
+				wait = transportWait
+			}
 		}
 		attemptNo := failures + throttled
 		if c.opts.OnRetry != nil {
@@ -188,6 +196,23 @@ func (c *Client) doIn(ctx context.Context, op, bucket string, newReq reqFunc, v 
 			return err
 		}
 	}
+}
+
+// retryAter is a transport error that says when trying again can help: the
+// auth package's *RefreshError (the OAuth 2.0 token endpoint failed; the
+// transport makes no token request before RetryAt, a backoff shared by the
+// whole process). The transport does not retry; this loop does, and waits
+// for RetryAt rather than spend attempts on requests that cannot get a token.
+type retryAter interface{ RetryAt() time.Time }
+
+// transportRetryAfter is how long err's transport asks to wait before the
+// next attempt (capped at MaxServerWait); 0 if it does not say.
+func transportRetryAfter(err error) time.Duration {
+	var ra retryAter
+	if !errors.As(err, &ra) {
+		return 0
+	}
+	return min(max(time.Until(ra.RetryAt()), 0), MaxServerWait)
 }
 
 // backoff is exponential with full jitter: uniform in [0, min(MaxBackoff,

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build darwin || freebsd || netbsd
 
 package agent
 
@@ -9,9 +9,10 @@ import (
 )
 
 // changeTime is the inode's change time: any write, even one that restores the mtime, moves it.
+// syscall.Stat_t calls it Ctimespec on these systems (darwin and ios, FreeBSD, NetBSD).
 func changeTime(fi os.FileInfo) time.Time {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)) //nolint:unconvert // int32 on some platforms
+		return time.Unix(st.Ctimespec.Unix())
 	}
 	return time.Time{}
 }
